@@ -1,0 +1,1 @@
+# db: sources, programs and tests of this folder.

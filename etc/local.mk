@@ -1,0 +1,1 @@
+# etc: sources, programs and tests of this folder.

@@ -1,0 +1,1 @@
+# rules: sources, programs and tests of this folder.
