@@ -1,1 +1,2 @@
-# db: sources, programs and tests of this folder.
+# db: records, the SQLite schema and the writer.
+libwazlab_a_SOURCES += db/record.c db/record.h

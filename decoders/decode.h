@@ -1,0 +1,57 @@
+/*
+ * Decoding one message into a struct wl_event: Wazuh's pre-decoding
+ * (location, agent, full_log), then the decoder chosen by the queue and
+ * the payload: Windows Event Channel for queue 'f', the JSON decoder for a
+ * log that is a JSON object.
+ *
+ * A struct wl_decoders is read-only after wl_decoders_new(); each thread
+ * passes its own struct wl_decode_scratch (parser state, buffers).
+ */
+#ifndef WL_DECODE_H
+#define WL_DECODE_H
+
+#include <stddef.h>
+
+#include "decoders/event.h"
+
+struct wl_decoders;
+struct wl_decode_scratch;
+
+/* Counters of one thread's decoding; the caller adds them up. */
+struct wl_decode_stats {
+    unsigned long decoded;
+    unsigned long dropped_json;     /* Event Channel payload not JSON */
+    unsigned long dropped_no_event; /* Event Channel JSON without Event */
+    unsigned long xml_unreadable;   /* Event kept, XML not parsed */
+    unsigned long invalid_message;  /* no "<queue>:<location>:" header */
+};
+
+/* Returns 0 and *out, or a WL_E* code with a message in err. */
+int wl_decoders_new(struct wl_decoders **out, char *err, size_t err_size);
+void wl_decoders_free(struct wl_decoders *d);
+
+/* Per-thread state; NULL when out of memory. */
+struct wl_decode_scratch *wl_decode_scratch_new(void);
+void wl_decode_scratch_free(struct wl_decode_scratch *s);
+
+/*
+ * Decodes msg (len bytes "<queue>:<location>:<log>") into ev, which must
+ * have been reset. Returns 0 when the event goes on to the rules, or
+ * WL_EINVAL when Wazuh would drop it (the reason is counted in stats and
+ * logged, rate-limited). ev->raw points into msg, which must outlive ev's
+ * use.
+ */
+int wl_decode(const struct wl_decoders *d, struct wl_decode_scratch *s,
+              const char *msg, size_t len, struct wl_event *ev,
+              struct wl_decode_stats *stats);
+
+/*
+ * Builds the JSON text of the event's "data" object as a line of Wazuh's
+ * alerts.json or archives.json prints it (static fields, then dynamic
+ * fields nested by their dotted names, empty values skipped, later
+ * duplicates dropped). Returns a malloc'd string the caller frees, "{}"
+ * style empty objects as NULL, or NULL when out of memory with *nomem set.
+ */
+char *wl_event_data_json(const struct wl_event *ev, int *nomem);
+
+#endif

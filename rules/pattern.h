@@ -1,0 +1,63 @@
+/*
+ * The three pattern languages of Wazuh rules and decoders, behind one
+ * compiled type: OS_Match (<match> and most static-field options),
+ * OS_Regex (<regex>, <field>, decoder prematch/regex) and PCRE2
+ * (type="pcre2"). Compile once at load time; matching is read-only on the
+ * pattern, so threads share patterns. PCRE2 match data lives in a
+ * per-thread struct wl_pattern_scratch.
+ */
+#ifndef WL_PATTERN_H
+#define WL_PATTERN_H
+
+#include <stddef.h>
+
+enum wl_pattern_type {
+    WL_PATTERN_OSMATCH,
+    WL_PATTERN_OSREGEX,
+    WL_PATTERN_PCRE2,
+};
+
+#define WL_PATTERN_MAX_CAPTURES 32
+
+struct wl_pattern;
+struct wl_pattern_scratch;
+
+/*
+ * Compiles pattern as type. negate inverts the result of wl_pattern_match.
+ * Returns 0 and *out, or WL_EINVAL/WL_ENOMEM with a message in err naming
+ * the pattern and the position of the fault.
+ */
+int wl_pattern_compile(enum wl_pattern_type type, const char *pattern,
+                       int negate, struct wl_pattern **out, char *err,
+                       size_t err_size);
+void wl_pattern_free(struct wl_pattern *p);
+
+/* Per-thread match state; NULL when out of memory. */
+struct wl_pattern_scratch *wl_pattern_scratch_new(void);
+void wl_pattern_scratch_free(struct wl_pattern_scratch *s);
+
+/*
+ * Returns 1 when subject (len bytes, NUL-terminated) matches, 0 when not,
+ * after negation. Errors inside PCRE2 (match limit) count as no match.
+ */
+int wl_pattern_match(const struct wl_pattern *p, const char *subject,
+                     size_t len, struct wl_pattern_scratch *s);
+
+/* A capture group: offsets into the subject, or start == -1 when unset. */
+struct wl_capture {
+    long start;
+    long end;
+};
+
+/*
+ * Matches and reports the capture groups (for decoders), without negation.
+ * Returns the number of captures filled (0 when the pattern has none but
+ * matched) or -1 when there is no match. *end is the offset where the
+ * matcher stopped, as Wazuh reports it.
+ */
+int wl_pattern_exec(const struct wl_pattern *p, const char *subject,
+                    size_t len, struct wl_pattern_scratch *s,
+                    struct wl_capture *captures, int max_captures,
+                    size_t *end);
+
+#endif
