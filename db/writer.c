@@ -94,6 +94,8 @@ static const char *job_agent_id(const struct job *job)
 
     if (job->agent != NULL)
         id = job->agent[WL_AGENT_ID];
+    else if (job->rec == NULL)
+        id = NULL;
     else if (job->rec->event != NULL)
         id = job->rec->event->agent_id;
     else if (job->rec->alert != NULL)
@@ -517,8 +519,11 @@ static int submit_job(struct wl_writer *w, struct job *job)
 
 int wl_writer_submit(struct wl_writer *w, struct wl_record *rec)
 {
-    struct job *job = calloc(1, sizeof(*job));
+    struct job *job;
 
+    if (rec == NULL)
+        return WL_EINVAL;
+    job = calloc(1, sizeof(*job));
     if (job == NULL)
         wl_fatal_nomem("database writer");
     job->rec = rec;

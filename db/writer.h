@@ -40,8 +40,8 @@ int wl_writer_start(const struct wl_writer_options *opt,
 
 /*
  * Hands rec to the writer, which frees it once stored. Waits while the
- * queue is full (backpressure). Returns 0, or WL_EBUSY after stop began
- * (rec is then freed here).
+ * queue is full (backpressure). Returns 0, WL_EBUSY after stop began
+ * (rec is then freed here), or WL_EINVAL when rec is NULL.
  */
 int wl_writer_submit(struct wl_writer *w, struct wl_record *rec);
 

@@ -200,6 +200,9 @@ static void test_rows_identical(void)
     ok(wl_writer_submit(w, rec) == 0, "submit accepts a record");
     rec = make_record("002", "", 0, 0);
     ok(wl_writer_submit(w, rec) == 0, "submit accepts an empty message");
+    is_int(wl_writer_submit(w, NULL), WL_EINVAL, "submit rejects NULL");
+    ok(wl_writer_submit(w, wl_record_new()) == 0,
+       "submit accepts a record without rows");
     wl_writer_stop(w, NULL);
 
     sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
