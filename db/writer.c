@@ -322,7 +322,7 @@ static void reopen_alerts_json(struct wl_writer *w)
 
 static void write_alerts_json(struct wl_writer *w)
 {
-    int failed = 0;
+    int failed = 0, error = 0;
 
     if (atomic_exchange(&w->reopen_alerts_json, 0) || w->alerts_json == NULL)
         reopen_alerts_json(w);
@@ -337,14 +337,18 @@ static void write_alerts_json(struct wl_writer *w)
             continue;
         len = strlen(rec->alert->alert_json);
         if (fwrite(rec->alert->alert_json, 1, len, w->alerts_json) != len ||
-            fputc('\n', w->alerts_json) == EOF)
+            fputc('\n', w->alerts_json) == EOF) {
             failed++;
+            error = errno;
+        }
     }
-    if (fflush(w->alerts_json) != 0)
+    if (fflush(w->alerts_json) != 0) {
         failed++;
+        error = errno;
+    }
     if (failed > 0) {
         wl_log_limited(WL_LOG_ERROR, "alerts-json", "cannot write to %s: %s",
-                       w->alerts_json_path, strerror(errno));
+                       w->alerts_json_path, strerror(error));
         count(w, &w->stats.errors, 1);
         clearerr(w->alerts_json);
     }

@@ -453,6 +453,25 @@ static void test_alerts_json(void)
     free(text);
 }
 
+static void test_alerts_json_full(void)
+{
+    const char *db = path_in_dir("full.db");
+    struct wl_writer *w;
+    struct wl_writer_stats st;
+
+    if (access("/dev/full", W_OK) != 0) {
+        tap_skip("/dev/full is not available");
+        return;
+    }
+    w = start(db, "/dev/full", 0, 0);
+    if (!ok(w != NULL, "start with alerts.json on a full device"))
+        return;
+    wl_writer_submit(w, make_record("001", "a", 1, 100300));
+    wl_writer_stop(w, &st);
+    is_int(st.errors, 1, "failed alerts.json write counted");
+    is_int(st.alerts_written, 1, "alert row stored despite alerts.json");
+}
+
 static void test_reopen_keeps_rows(void)
 {
     const char *db = path_in_dir("reopen.db");
@@ -733,6 +752,7 @@ int main(void)
     test_second_open_busy();
     test_schema_versions();
     test_alerts_json();
+    test_alerts_json_full();
     test_reopen_keeps_rows();
     test_bad_row();
     test_failing_batch();
