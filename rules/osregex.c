@@ -63,6 +63,7 @@ enum osregex_class {
 struct osregex_alternative {
     size_t start; /* offset of its program in wl_osregex.program */
     int flags;
+    int marks; /* number of group boundaries (two per group) */
 };
 
 struct wl_osregex {
@@ -262,7 +263,6 @@ static void split_alternatives(struct wl_osregex *re, size_t len)
 
     for (size_t i = 0; i <= len; i++) {
         struct osregex_alternative *alt;
-        int16_t marks = 0;
 
         if (i < len && p[i] == ESC) {
             i++;
@@ -288,7 +288,7 @@ static void split_alternatives(struct wl_osregex *re, size_t len)
                 continue;
             }
             if (p[j] == MARK)
-                re->mark_index[j] = marks++;
+                re->mark_index[j] = (int16_t)alt->marks++;
         }
         start = i + 1;
     }
@@ -564,18 +564,27 @@ static long run_alternative(const struct osregex_run *run)
     return finish_at_end(run, pt, st, r_code, repeating);
 }
 
-/* Copies complete open/close pairs into captures, as Wazuh does. */
+/*
+ * Copies complete open/close pairs into captures, as Wazuh does. Returns
+ * their number, or -1 when a pair closes before it opens: Wazuh then
+ * fails to allocate the substring and reports no match (for a length of
+ * -1 it overruns the buffer instead, which is also taken as no match).
+ */
 static int collect_captures(const long *marks, int mark_slots,
-                            struct wl_capture *captures)
+                            struct wl_capture *captures, int max_captures)
 {
     int n = 0;
 
     for (int j = 0; j + 1 < mark_slots; j += 2) {
         if (marks[j] == NOPOS || marks[j + 1] == NOPOS)
             break;
-        captures[n].start = marks[j];
-        captures[n].end = marks[j + 1];
-        n++;
+        if (marks[j + 1] < marks[j])
+            return -1;
+        if (n < max_captures) {
+            captures[n].start = marks[j];
+            captures[n].end = marks[j + 1];
+            n++;
+        }
     }
     return n;
 }
@@ -589,26 +598,35 @@ int wl_osregex_exec(const struct wl_osregex *re, const char *subject,
     };
     int capture_mode = captures != NULL && max_captures > 0 && re->has_groups;
 
-    if (capture_mode) {
+    if (capture_mode)
         run.marks = marks;
-        run.mark_slots = 2 * (max_captures < WL_PATTERN_MAX_CAPTURES
-                                  ? max_captures
-                                  : WL_PATTERN_MAX_CAPTURES);
-    }
     for (size_t i = 0; i < re->count; i++) {
+        const struct osregex_alternative *alt = &re->alternatives[i];
         long pos;
+        int n;
 
-        run.base = re->program + re->alternatives[i].start;
-        run.mark_index = re->mark_index + re->alternatives[i].start;
-        run.flags = re->alternatives[i].flags;
+        run.base = re->program + alt->start;
+        run.mark_index = re->mark_index + alt->start;
+        run.flags = alt->flags;
+        /* Every pair up to the limit is checked, even past max_captures,
+         * because a reversed pair makes the whole match fail. */
+        if (capture_mode)
+            run.mark_slots = alt->marks < 2 * WL_PATTERN_MAX_CAPTURES
+                                 ? alt->marks
+                                 : 2 * WL_PATTERN_MAX_CAPTURES;
         for (int j = 0; j < run.mark_slots; j++)
             marks[j] = NOPOS;
         pos = run_alternative(&run);
         if (pos == NOPOS)
             continue;
-        *end = pos;
-        return capture_mode ? collect_captures(marks, run.mark_slots, captures)
-                            : 0;
+        /* Wazuh stops at the first matching alternative even when it
+         * then fails to copy the captures. */
+        n = capture_mode ? collect_captures(marks, run.mark_slots, captures,
+                                            max_captures)
+                         : 0;
+        if (n >= 0)
+            *end = pos;
+        return n;
     }
     return -1;
 }

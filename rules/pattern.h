@@ -63,7 +63,8 @@ struct wl_capture {
  * - OS_Regex runs as for decoder regexes (compiled with
  *   OS_RETURN_SUBSTRING) when captures != NULL and max_captures > 0, else
  *   as for rules and prematch; for a few patterns with groups the result
- *   differs. A capture may end before it starts, as Wazuh computes it.
+ *   differs. A capture that would end before it starts makes the call
+ *   return no match, as in Wazuh.
  * - *end is the last byte of the PCRE2 match, or the OS_Regex end
  *   position. It is SIZE_MAX when Wazuh points one byte before the
  *   subject, so *end + 1 wraps to 0. OS_Match reports no end and leaves

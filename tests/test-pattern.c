@@ -344,6 +344,16 @@ static void test_osregex(struct wl_pattern_scratch *s)
     ok(end == SIZE_MAX, "\\d* on a letter ends before the subject");
     wl_pattern_free(p);
 
+    /* This run closes the group before it opens it; Wazuh then fails to
+     * copy the capture and reports no match. */
+    p = compile(WL_PATTERN_OSREGEX, "\\p*(\\d+)$", 0);
+    is_int(wl_pattern_exec(p, "$$2-\t<\\-", 8, s, caps, 2, &end), -1,
+           "reversed capture is no match");
+    is_int(wl_pattern_exec(p, "$2", 2, s, caps, 2, &end), 1,
+           "forward capture matches");
+    is_int(caps[0].start, 1, "forward capture start");
+    wl_pattern_free(p);
+
     is_int(match_once(WL_PATTERN_OSREGEX, "^\\w+\\s+\\d+$", 0, "id  42", s), 1,
            "osregex classes and anchors");
     is_int(match_once(WL_PATTERN_OSREGEX, "\\p\\t\\$\\|\\<", 0, "#\t$|<", s), 1,
