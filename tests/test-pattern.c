@@ -98,6 +98,13 @@ static void test_pcre2_schtasks(struct wl_pattern_scratch *s)
            0, "two escaped backslashes need doubled ones");
     is_int(match_once(WL_PATTERN_PCRE2, "^a.c$", 0, "a\nc", s), 0,
            "dot does not match newline");
+    /* The stock rules look for U+202E (right-to-left override). */
+    is_int(match_once(WL_PATTERN_PCRE2, "(*UTF)\\N{U+202E}", 0,
+                      "evil\xe2\x80\xaetxt.exe", s),
+           1, "(*UTF) finds U+202E");
+    is_int(match_once(WL_PATTERN_PCRE2, "(*UTF)\\N{U+202E}", 0, "bad \xff byte",
+                      s),
+           0, "(*UTF) on invalid UTF-8 is no match");
 }
 
 static void test_pcre2_captures(struct wl_pattern_scratch *s)
