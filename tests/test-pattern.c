@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +368,55 @@ static void test_osregex(struct wl_pattern_scratch *s)
            "osregex escaped literals");
 }
 
+/* Patterns shared by the threads of test_threads. */
+static struct wl_pattern *shared_patterns[3];
+
+/* Matches the shared patterns repeatedly; returns the number of errors. */
+static void *match_repeatedly(void *arg)
+{
+    static const char *hit = "C:\\Windows\\System32\\cmd.exe /c whoami";
+    static const char *miss = "C:\\Windows\\notepad.exe";
+    struct wl_pattern_scratch *s = wl_pattern_scratch_new();
+    intptr_t errors = 0;
+
+    (void)arg;
+    if (s == NULL)
+        return (void *)(intptr_t)1;
+    for (int i = 0; i < 5000; i++) {
+        for (int k = 0; k < 3; k++) {
+            errors +=
+                wl_pattern_match(shared_patterns[k], hit, strlen(hit), s) != 1;
+            errors += wl_pattern_match(shared_patterns[k], miss, strlen(miss),
+                                       s) != 0;
+        }
+    }
+    wl_pattern_scratch_free(s);
+    return (void *)errors;
+}
+
+static void test_threads(void)
+{
+    pthread_t threads[2];
+    void *errors[2] = {NULL, NULL};
+
+    shared_patterns[0] = compile(WL_PATTERN_OSMATCH, "cmd.exe", 0);
+    shared_patterns[1] = compile(WL_PATTERN_OSREGEX, "\\\\cmd\\.exe \\S+", 0);
+    shared_patterns[2] = compile(WL_PATTERN_PCRE2, "(?i)\\\\cmd\\.exe\\s", 0);
+    for (int k = 0; k < 3; k++) {
+        if (!ok(shared_patterns[k] != NULL, "shared pattern %d compiles", k))
+            goto out;
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_create(&threads[i], NULL, match_repeatedly, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], &errors[i]);
+    is_int((intptr_t)errors[0], 0, "thread 1 results");
+    is_int((intptr_t)errors[1], 0, "thread 2 results");
+out:
+    for (int k = 0; k < 3; k++)
+        wl_pattern_free(shared_patterns[k]);
+}
+
 int main(void)
 {
     struct wl_pattern_scratch *s = wl_pattern_scratch_new();
@@ -382,6 +432,7 @@ int main(void)
     test_interpreter(s);
     test_osmatch(s);
     test_osregex(s);
+    test_threads();
     wl_pattern_scratch_free(s);
     return tap_done();
 }
