@@ -42,7 +42,8 @@ void wl_pattern_scratch_free(struct wl_pattern_scratch *s);
  * after negation. Errors inside PCRE2 (match limit) count as no match.
  * Like Wazuh, every language reads the subject only up to its first NUL.
  * Never allocates when s is non-NULL. s may be NULL; PCRE2 then
- * allocates match data for the call.
+ * allocates match data for the call. A NULL subject (a missing field)
+ * returns 0 even when negated, as in Wazuh.
  */
 int wl_pattern_match(const struct wl_pattern *p, const char *subject,
                      size_t len, struct wl_pattern_scratch *s);

@@ -172,6 +172,9 @@ static void test_negation(struct wl_pattern_scratch *s)
 
     is_int(wl_pattern_exec(p, "a12", 3, s, caps, 2, &end), 1,
            "exec ignores the negate flag");
+    is_int(wl_pattern_match(p, NULL, 0, s), 0, "negated missing value");
+    is_int(wl_pattern_exec(p, NULL, 0, s, caps, 2, &end), -1,
+           "exec of a missing value");
     wl_pattern_free(p);
 }
 
