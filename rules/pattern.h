@@ -87,8 +87,9 @@ int wl_pattern_exec(const struct wl_pattern *p, const char *subject,
 int wl_pattern_group_contains(const char *group_string, const char *if_group);
 
 /*
- * Returns how many PCRE2 matches failed since start (match limit, out of
- * memory). Each failure counted as no match.
+ * Returns how many PCRE2 matches failed since start (match limit, invalid
+ * UTF-8 for a (*UTF) pattern, out of memory). Each failure counts as no
+ * match.
  */
 unsigned long wl_pattern_match_errors(void);
 
