@@ -13,3 +13,8 @@ check_PROGRAMS += tests/test-corpus
 tests_test_corpus_SOURCES = tests/test-corpus.c
 tests_test_corpus_LDADD = $(WL_LIBS)
 TESTS += tests/test-corpus
+
+check_PROGRAMS += tests/test-decode
+tests_test_decode_SOURCES = tests/test-decode.c
+tests_test_decode_LDADD = $(WL_LIBS)
+TESTS += tests/test-decode
