@@ -18,3 +18,6 @@ check_PROGRAMS += tests/test-decode
 tests_test_decode_SOURCES = tests/test-decode.c
 tests_test_decode_LDADD = $(WL_LIBS)
 TESTS += tests/test-decode
+
+TESTS += tests/test-logtest.py
+EXTRA_DIST += tests/test-logtest.py
