@@ -20,7 +20,16 @@ struct wl_dec_buf {
 };
 
 /* Each returns 0 or WL_ENOMEM. */
-int wl_dec_buf_reserve(struct wl_dec_buf *b, size_t extra);
+int wl_dec_buf_grow(struct wl_dec_buf *b, size_t extra);
+
+/* Makes room for extra bytes and a NUL after the current length. */
+static inline int wl_dec_buf_reserve(struct wl_dec_buf *b, size_t extra)
+{
+    if (extra < b->cap && b->len + extra < b->cap)
+        return 0;
+    return wl_dec_buf_grow(b, extra);
+}
+
 int wl_dec_buf_append(struct wl_dec_buf *b, const char *s, size_t n);
 int wl_dec_buf_putc(struct wl_dec_buf *b, char c);
 void wl_dec_buf_free(struct wl_dec_buf *b);

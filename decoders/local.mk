@@ -46,3 +46,8 @@ run-fuzz-eventchannel: tests/fuzz/fuzz-eventchannel
 	$(SHELL) $(srcdir)/tests/fuzz/run-fuzz.sh $(builddir) $(srcdir)
 .PHONY: run-fuzz-eventchannel
 endif
+
+# Decoder benchmark (not run by make check): bench/bench-decoders [FILE]
+noinst_PROGRAMS += bench/bench-decoders
+bench_bench_decoders_SOURCES = bench/bench-decoders.c
+bench_bench_decoders_LDADD = $(WL_LIBS)

@@ -33,6 +33,7 @@
 #include <libxml/parserInternals.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,7 @@ struct wl_winevt {
     /* State of one parse. */
     int depth; /* libxml2 depth: 1 is the wrapper, 2 a root element */
     int failed;
+    int xml_error; /* libxml2 reported the error (not a limit of ours) */
     int nomem;
     int latin1;
     int root_state; /* 0 before the first root, 1 inside, 2 after */
@@ -101,7 +103,7 @@ struct wl_winevt {
     struct ec_ref extra_name;
 };
 
-int wl_dec_buf_reserve(struct wl_dec_buf *b, size_t extra)
+int wl_dec_buf_grow(struct wl_dec_buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1;
 
@@ -142,53 +144,113 @@ void wl_dec_buf_free(struct wl_dec_buf *b)
     memset(b, 0, sizeof(*b));
 }
 
-int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n)
+/* Bytes that cJSON escapes in a string: '"', '\\' and controls. */
+static int needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Nonzero when a byte of x is zero (the classic bit trick). */
+static uint64_t zero_byte(uint64_t x)
+{
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/*
+ * Returns the length of the leading run of s that needs no change: no
+ * '&', and when escape is set no byte that cJSON escapes. Eight bytes are
+ * tested at a time.
+ */
+static inline size_t plain_run(const char *s, size_t n, int amp,
+                               int escape)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, hit = 0;
+
+        memcpy(&x, s + i, 8);
+        if (amp)
+            hit |= zero_byte(x ^ (ONES * '&'));
+        if (escape) {
+            hit |= zero_byte(x ^ (ONES * '"'));
+            hit |= zero_byte(x ^ (ONES * '\\'));
+            /* A byte below 0x20: (x - 0x20) borrows into its top bit. */
+            hit |= (x - ONES * 0x20) & ~x & HIGHS;
+        }
+        if (hit != 0) {
+            /* The lowest flag marks the first such byte exactly. */
+            return i + (size_t)__builtin_ctzll(hit) / 8;
+        }
+    }
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+
+        if ((amp && c == '&') || (escape && needs_escape(c)))
+            break;
+        i++;
+    }
+    return i;
+}
+
+/* Writes the escape sequence of c at p; returns the new end. */
+static char *put_escape(char *p, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
 
+    *p++ = '\\';
+    switch (c) {
+    case '"':
+        *p++ = '"';
+        break;
+    case '\\':
+        *p++ = '\\';
+        break;
+    case '\b':
+        *p++ = 'b';
+        break;
+    case '\f':
+        *p++ = 'f';
+        break;
+    case '\n':
+        *p++ = 'n';
+        break;
+    case '\r':
+        *p++ = 'r';
+        break;
+    case '\t':
+        *p++ = 't';
+        break;
+    default:
+        *p++ = 'u';
+        *p++ = '0';
+        *p++ = '0';
+        *p++ = hex[c >> 4];
+        *p++ = hex[c & 0xf];
+    }
+    return p;
+}
+
+int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n)
+{
     /* Worst case: six bytes per input byte, plus the quotes. */
     if (wl_dec_buf_reserve(b, n * 6 + 2) < 0)
         return WL_ENOMEM;
 
     char *p = b->data + b->len;
+    size_t i = 0;
     *p++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    while (i < n) {
+        size_t start = i;
 
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *p++ = (char)c;
-            continue;
-        }
-        *p++ = '\\';
-        switch (c) {
-        case '"':
-            *p++ = '"';
-            break;
-        case '\\':
-            *p++ = '\\';
-            break;
-        case '\b':
-            *p++ = 'b';
-            break;
-        case '\f':
-            *p++ = 'f';
-            break;
-        case '\n':
-            *p++ = 'n';
-            break;
-        case '\r':
-            *p++ = 'r';
-            break;
-        case '\t':
-            *p++ = 't';
-            break;
-        default:
-            *p++ = 'u';
-            *p++ = '0';
-            *p++ = '0';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 0xf];
-        }
+        i += plain_run(s + i, n - i, 0, 1);
+        memcpy(p, s + start, i - start);
+        p += i - start;
+        if (i < n)
+            p = put_escape(p, (unsigned char)s[i++]);
     }
     *p++ = '"';
     b->len = (size_t)(p - b->data);
@@ -239,50 +301,47 @@ static int valid_xml_utf8(const unsigned char *s, size_t n)
 }
 
 /*
- * Builds w->input: the wrapper, then json (the Event value as JSON text)
- * with every '&' written "&amp;". When raw is set, json is the string value
- * itself and is escaped here as cJSON prints it.
+ * Builds w->input in one pass: the wrapper around text (the Event value as
+ * JSON text) with every '&' written "&amp;". When raw is set, text is the
+ * string value itself and is escaped on the way as cJSON prints it.
  */
-static int build_input(struct wl_winevt *w, const char *json, size_t n,
+static int build_input(struct wl_winevt *w, const char *text, size_t n,
                        int raw)
 {
     struct wl_dec_buf *in = &w->input;
-    const char *text = json;
-    size_t text_len = n;
 
     in->len = 0;
-    if (raw) {
-        /* Escape into conv first, then copy with '&' expanded. */
-        w->conv.len = 0;
-        if (wl_dec_json_escape(&w->conv, json, n) < 0)
-            return WL_ENOMEM;
-        text = w->conv.data;
-        text_len = w->conv.len;
-    }
-
-    size_t amps = 0;
-    int high = 0;
-    for (size_t i = 0; i < text_len; i++) {
-        amps += text[i] == '&';
-        high |= (unsigned char)text[i] >= 0x80;
-    }
-    if (wl_dec_buf_reserve(in, sizeof(wrap_open) + text_len + amps * 4 +
+    if (wl_dec_buf_reserve(in, sizeof(wrap_open) + n * 6 + 2 +
                                    sizeof(wrap_close)) < 0)
         return WL_ENOMEM;
-    wl_dec_buf_append(in, wrap_open, sizeof(wrap_open) - 1);
-    if (amps == 0) {
-        wl_dec_buf_append(in, text, text_len);
-    } else {
-        for (size_t i = 0; i < text_len; i++) {
-            if (text[i] == '&')
-                wl_dec_buf_append(in, "&amp;", 5);
-            else
-                in->data[in->len++] = text[i];
+
+    char *p = in->data;
+    memcpy(p, wrap_open, sizeof(wrap_open) - 1);
+    p += sizeof(wrap_open) - 1;
+    if (raw)
+        *p++ = '"';
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i;
+
+        i += plain_run(text + i, n - i, 1, raw);
+        memcpy(p, text + start, i - start);
+        p += i - start;
+        if (i == n)
+            break;
+        unsigned char c = (unsigned char)text[i++];
+        if (c == '&') {
+            memcpy(p, "&amp;", 5);
+            p += 5;
+        } else {
+            p = put_escape(p, c);
         }
     }
-    wl_dec_buf_append(in, wrap_close, sizeof(wrap_close) - 1);
-    w->latin1 = high && !valid_xml_utf8((const unsigned char *)text,
-                                        text_len);
+    if (raw)
+        *p++ = '"';
+    memcpy(p, wrap_close, sizeof(wrap_close));
+    in->len = (size_t)(p - in->data) + sizeof(wrap_close) - 1;
+    w->latin1 = 0;
     return 0;
 }
 
@@ -741,8 +800,11 @@ static void on_subset(void *ctx, const xmlChar *name, const xmlChar *id,
 
 static void on_error(void *ctx, const char *msg, ...)
 {
+    struct wl_winevt *w = ctx;
+
     (void)msg;
-    fail_parse(ctx);
+    w->xml_error = 1;
+    fail_parse(w);
 }
 
 static void on_warning(void *ctx, const char *msg, ...)
@@ -812,6 +874,7 @@ static void reset_state(struct wl_winevt *w)
     w->npairs = 0;
     w->depth = 0;
     w->failed = 0;
+    w->xml_error = 0;
     w->nomem = 0;
     w->root_state = 0;
     w->nattrs = 0;
@@ -819,11 +882,7 @@ static void reset_state(struct wl_winevt *w)
     w->audit = w->extra_name = none;
 }
 
-/*
- * Parses w->input. Returns 0 when Wazuh's reader would have read it,
- * WL_EPARSE when not, WL_ENOMEM.
- */
-static int parse_input(struct wl_winevt *w)
+static int parse_once(struct wl_winevt *w)
 {
     const int options = XML_PARSE_NONET | XML_PARSE_HUGE;
 
@@ -841,6 +900,25 @@ static int parse_input(struct wl_winevt *w)
     if (w->failed || !w->ctxt->wellFormed)
         return WL_EPARSE;
     return 0;
+}
+
+/*
+ * Parses w->input. Returns 0 when Wazuh's reader would have read it,
+ * WL_EPARSE when not, WL_ENOMEM. Text that libxml2 rejects because it is
+ * not UTF-8 is read again as ISO-8859-1, which accepts any byte.
+ */
+static int parse_input(struct wl_winevt *w)
+{
+    int r = parse_once(w);
+
+    if (r == WL_EPARSE && w->xml_error &&
+        !valid_xml_utf8((const unsigned char *)w->input.data,
+                        w->input.len)) {
+        reset_state(w);
+        w->latin1 = 1;
+        r = parse_once(w);
+    }
+    return r;
 }
 
 /* Removes every "%%" from s into w->name; returns its text. */
@@ -1031,9 +1109,39 @@ static void add_computed(struct wl_winevt *w)
  */
 static void add_message(struct wl_winevt *w, const cJSON *msg)
 {
-    char *printed = cJSON_PrintUnformatted(msg);
     struct wl_dec_buf *b = &w->name;
 
+    if (cJSON_IsString(msg)) {
+        /*
+         * Printing then unescaping a string gives it back in quotes with
+         * only the controls other than \b \f \n \r \t as \u00xx.
+         */
+        const char *s = msg->valuestring;
+        size_t n = strlen(s);
+
+        b->len = 0;
+        if (wl_dec_buf_reserve(b, n * 6 + 2) < 0) {
+            no_memory(w);
+            return;
+        }
+        char *o = b->data;
+        *o++ = '"';
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+
+            if (c >= 0x20 || c == '\b' || c == '\f' || c == '\n' ||
+                c == '\r' || c == '\t')
+                *o++ = (char)c;
+            else
+                o = put_escape(o, c);
+        }
+        *o++ = '"';
+        add_pair(w, EC_SYSTEM, "message", 7, 0, b->data,
+                 (size_t)(o - b->data));
+        return;
+    }
+
+    char *printed = cJSON_PrintUnformatted(msg);
     if (printed == NULL) {
         no_memory(w);
         return;
