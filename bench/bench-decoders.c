@@ -1,8 +1,8 @@
 /*
  * Decoder cost on real Sysmon events: CPU time per event of wl_decode()
  * (pre-decoding, Event Channel decoding, fields) and of building the alert
- * "data" text, next to the floor of the same work: cJSON parsing the
- * payload and libxml2's SAX push parser reading the bare Event XML with
+ * "data" text. Beside them, the floor of the same work: cJSON parsing the
+ * payload, and libxml2's SAX push parser reading the bare Event XML with
  * no callbacks. Times are thread CPU time (CLOCK_THREAD_CPUTIME_ID) over
  * many passes on one core, the best of 5 rounds.
  *
@@ -89,7 +89,7 @@ static void report(const char *what, double seconds, size_t events)
            (double)events / seconds, seconds * 1e6 / (double)events);
 }
 
-/* What one timed loop needs. */
+/* Inputs of one timed loop. */
 struct run {
     struct wl_decoders *d;
     struct wl_decode_scratch *scratch;

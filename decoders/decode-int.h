@@ -34,6 +34,20 @@ int wl_dec_buf_append(struct wl_dec_buf *b, const char *s, size_t n);
 int wl_dec_buf_putc(struct wl_dec_buf *b, char c);
 void wl_dec_buf_free(struct wl_dec_buf *b);
 
+/* Returns 1 for the bytes cJSON escapes in a string: '"', '\\', controls. */
+int wl_dec_needs_escape(unsigned char c);
+
+/*
+ * Returns the length of the leading run of the n bytes at s that need no
+ * change: no '&' when amp is set, no byte that cJSON escapes when escape
+ * is set.
+ */
+size_t wl_dec_plain_run(const char *s, size_t n, int amp, int escape);
+
+/* Writes cJSON's escape sequence for c at p (2 or 6 bytes); returns the
+ * new end. */
+char *wl_dec_put_escape(char *p, unsigned char c);
+
 /*
  * Appends s as a quoted JSON string the way cJSON 1.7 prints it: '"' and
  * '\' escaped, \b \f \n \r \t by name, other bytes below 0x20 as \u00xx,
@@ -62,7 +76,8 @@ int wl_winevt_decode(struct wl_winevt *w, const char *log, struct wl_event *ev,
 
 /*
  * Pre-decodes the syslog header of ev->full_log (program name, predecoded
- * timestamp and hostname) and sets ev->log. Never fails.
+ * timestamp and hostname) and sets ev->log. A header's copies go to the
+ * event's arena; when that allocation fails the field stays NULL.
  */
 void wl_predecode_syslog(struct wl_event *ev, const char **hostname);
 

@@ -261,10 +261,10 @@ static struct data_node *add_child(struct wl_arena *arena,
 }
 
 /*
- * Adds value under the dotted key as W_JSON_AddField does: lookups ignore
- * case, an existing key keeps its value, a path through a string member
- * is dropped, and a value starting with '[' that parses whole as JSON is
- * printed as that JSON.
+ * Adds value under the dotted key as W_JSON_AddField does. Lookups ignore
+ * case, and an existing key keeps its value. A path through a string
+ * member is dropped. A value starting with '[' that parses whole as JSON
+ * is printed as that JSON.
  */
 static int add_data_field(struct wl_arena *arena, struct data_node *root,
                           const char *key, const char *value)

@@ -6,7 +6,7 @@
  * text (so every backslash is doubled and quotes gain a backslash) and
  * reads that text with its own XML reader, which decodes no entities. Here
  * libxml2's SAX push parser reads the same text, prepared so that libxml2
- * sees what Wazuh's reader sees:
+ * gets the same elements, attributes and text as Wazuh's reader:
  *
  *  - every '&' is written "&amp;", so libxml2 hands back "&lt;" and "&#65;"
  *    as typed and never expands an entity of any kind;
@@ -21,6 +21,11 @@
  * levels or an element has more than 49 attributes, and on CDATA, XML
  * declarations, processing instructions and DOCTYPE; the SAX callbacks
  * check the same limits. A rejected document leaves only the message.
+ *
+ * NOTE: a few constructs that Windows never writes still read differently:
+ * Wazuh accepts '<' in attribute values, "]]>" in text, "<!x!>" comments
+ * and "--" inside comments, which libxml2 rejects, and rejects "</a >" and
+ * "a ='v'", which libxml2 accepts.
  */
 #include "config.h"
 
@@ -103,161 +108,6 @@ struct wl_winevt {
     struct ec_ref extra_name;
 };
 
-int wl_dec_buf_grow(struct wl_dec_buf *b, size_t extra)
-{
-    size_t need = b->len + extra + 1;
-
-    if (need < extra)
-        return WL_ENOMEM;
-    if (need <= b->cap)
-        return 0;
-
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    char *data = realloc(b->data, cap);
-    if (data == NULL)
-        return WL_ENOMEM;
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
-
-int wl_dec_buf_append(struct wl_dec_buf *b, const char *s, size_t n)
-{
-    if (wl_dec_buf_reserve(b, n) < 0)
-        return WL_ENOMEM;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int wl_dec_buf_putc(struct wl_dec_buf *b, char c)
-{
-    return wl_dec_buf_append(b, &c, 1);
-}
-
-void wl_dec_buf_free(struct wl_dec_buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-}
-
-/* Bytes that cJSON escapes in a string: '"', '\\' and controls. */
-static int needs_escape(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
-
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/* Nonzero when a byte of x is zero (the classic bit trick). */
-static uint64_t zero_byte(uint64_t x)
-{
-    return (x - ONES) & ~x & HIGHS;
-}
-
-/*
- * Returns the length of the leading run of s that needs no change: no
- * '&', and when escape is set no byte that cJSON escapes. Eight bytes are
- * tested at a time.
- */
-static inline size_t plain_run(const char *s, size_t n, int amp,
-                               int escape)
-{
-    size_t i = 0;
-
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x, hit = 0;
-
-        memcpy(&x, s + i, 8);
-        if (amp)
-            hit |= zero_byte(x ^ (ONES * '&'));
-        if (escape) {
-            hit |= zero_byte(x ^ (ONES * '"'));
-            hit |= zero_byte(x ^ (ONES * '\\'));
-            /* A byte below 0x20: (x - 0x20) borrows into its top bit. */
-            hit |= (x - ONES * 0x20) & ~x & HIGHS;
-        }
-        if (hit != 0) {
-            /* The lowest flag marks the first such byte exactly. */
-            return i + (size_t)__builtin_ctzll(hit) / 8;
-        }
-    }
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-
-        if ((amp && c == '&') || (escape && needs_escape(c)))
-            break;
-        i++;
-    }
-    return i;
-}
-
-/* Writes the escape sequence of c at p; returns the new end. */
-static char *put_escape(char *p, unsigned char c)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    *p++ = '\\';
-    switch (c) {
-    case '"':
-        *p++ = '"';
-        break;
-    case '\\':
-        *p++ = '\\';
-        break;
-    case '\b':
-        *p++ = 'b';
-        break;
-    case '\f':
-        *p++ = 'f';
-        break;
-    case '\n':
-        *p++ = 'n';
-        break;
-    case '\r':
-        *p++ = 'r';
-        break;
-    case '\t':
-        *p++ = 't';
-        break;
-    default:
-        *p++ = 'u';
-        *p++ = '0';
-        *p++ = '0';
-        *p++ = hex[c >> 4];
-        *p++ = hex[c & 0xf];
-    }
-    return p;
-}
-
-int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n)
-{
-    /* Worst case: six bytes per input byte, plus the quotes. */
-    if (wl_dec_buf_reserve(b, n * 6 + 2) < 0)
-        return WL_ENOMEM;
-
-    char *p = b->data + b->len;
-    size_t i = 0;
-    *p++ = '"';
-    while (i < n) {
-        size_t start = i;
-
-        i += plain_run(s + i, n - i, 0, 1);
-        memcpy(p, s + start, i - start);
-        p += i - start;
-        if (i < n)
-            p = put_escape(p, (unsigned char)s[i++]);
-    }
-    *p++ = '"';
-    b->len = (size_t)(p - b->data);
-    b->data[b->len] = '\0';
-    return 0;
-}
-
 /* Returns 1 when the n bytes are UTF-8 that libxml2 accepts as XML Chars. */
 static int valid_xml_utf8(const unsigned char *s, size_t n)
 {
@@ -324,7 +174,7 @@ static int build_input(struct wl_winevt *w, const char *text, size_t n,
     while (i < n) {
         size_t start = i;
 
-        i += plain_run(text + i, n - i, 1, raw);
+        i += wl_dec_plain_run(text + i, n - i, 1, raw);
         memcpy(p, text + start, i - start);
         p += i - start;
         if (i == n)
@@ -334,7 +184,7 @@ static int build_input(struct wl_winevt *w, const char *text, size_t n,
             memcpy(p, "&amp;", 5);
             p += 5;
         } else {
-            p = put_escape(p, c);
+            p = wl_dec_put_escape(p, c);
         }
     }
     if (raw)
@@ -655,6 +505,41 @@ static void end_eventdata_item(struct wl_winevt *w, const char *name,
     }
 }
 
+/*
+ * Returns an attribute value as Wazuh's reader saw it. Without entity
+ * replacement libxml2 hands back each "&amp;" of its input as "&#38;",
+ * and every '&' of the input was written "&amp;", so each "&#38;" here is
+ * one '&' of the original text. Valid until the next call.
+ */
+static const char *attr_bytes(struct wl_winevt *w, const xmlChar *v,
+                              size_t *len)
+{
+    const char *s = orig_bytes(w, v, strlen((const char *)v), len);
+    const char *amp = memchr(s, '&', *len);
+
+    if (amp == NULL)
+        return s;
+    if (s != w->conv.data) {
+        w->conv.len = 0;
+        if (wl_dec_buf_append(&w->conv, s, *len) < 0) {
+            no_memory(w);
+            *len = 0;
+            return "";
+        }
+    }
+    char *out = w->conv.data;
+    size_t j = 0;
+    for (size_t i = 0; i < *len; i++) {
+        out[j++] = out[i];
+        if (out[i] == '&' && i + 4 < *len && memcmp(out + i, "&#38;", 5) == 0)
+            i += 4;
+    }
+    out[j] = '\0';
+    *len = j;
+    return out;
+}
+
+/* Checks an element's limits and keeps what the decoder needs of it. */
 static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
 {
     struct wl_winevt *w = ctx;
@@ -669,58 +554,64 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         return; /* the wrapper */
 
     int level = w->depth - 1; /* 1 for a root element */
-    int count = 0;
-    for (int i = 0; atts != NULL && atts[i] != NULL; i += 2) {
-        if (strlen((const char *)atts[i]) >= EC_MAX_TEXT ||
-            strlen((const char *)atts[i + 1]) >= EC_MAX_TEXT) {
-            fail_parse(w);
-            return;
-        }
-        count++;
-    }
     name = orig_bytes(w, xname, strlen((const char *)xname), &name_len);
-    if (level > EC_MAX_DEPTH || count > EC_MAX_ATTRS ||
-        name_len >= EC_MAX_TEXT) {
+    if (level > EC_MAX_DEPTH || name_len >= EC_MAX_TEXT) {
         fail_parse(w);
         return;
     }
-
     if (level == 1 && w->root_state == 0)
         w->root_state = 1;
-    if (w->root_state != 1)
-        return;
 
-    if (level == 2) {
+    int keep = w->root_state == 1;
+    if (keep && level == 2) {
         if (equals(name, name_len, "System"))
             w->section = EC_SYSTEM;
         else if (equals(name, name_len, "EventData"))
             w->section = EC_EVENTDATA;
         else
             w->section = EC_EXTRA;
-    } else if (level == 3) {
+    } else if (keep && level == 3) {
         w->item_name = save_str(w, name, name_len, 0);
         w->item_name_len = name_len;
-        w->nattrs = 0;
-        for (int i = 0; i < count; i++) {
-            struct ec_attr *a = &w->attrs[i];
-            size_t len;
-            const char *s;
-
-            s = orig_bytes(w, atts[2 * i], strlen((const char *)atts[2 * i]),
-                           &len);
-            a->name = save_str(w, s, len, 0);
-            a->name_len = len;
-            s = orig_bytes(w, atts[2 * i + 1],
-                           strlen((const char *)atts[2 * i + 1]), &len);
-            a->value = save_str(w, s, len, 0);
-            a->value_len = len;
-        }
-        w->nattrs = count;
-    } else if (level == 4 && w->section == EC_EXTRA) {
+    } else if (keep && level == 4 && w->section == EC_EXTRA) {
         /* A grandchild of an extra section: its name is the key. */
         w->child_name = save_str(w, name, name_len, 0);
         w->child_name_len = name_len;
     }
+
+    int count = 0;
+    for (int i = 0; atts != NULL && atts[i] != NULL; i += 2) {
+        struct ec_attr *a = &w->attrs[count < EC_MAX_ATTRS ? count : 0];
+        size_t len;
+        const char *text;
+
+        if (count == EC_MAX_ATTRS) {
+            fail_parse(w);
+            return;
+        }
+        text = orig_bytes(w, atts[i], strlen((const char *)atts[i]), &len);
+        if (len >= EC_MAX_TEXT) {
+            fail_parse(w);
+            return;
+        }
+        if (keep && level == 3) {
+            a->name = save_str(w, text, len, 0);
+            a->name_len = len;
+        }
+        /* Wazuh's reader ends an attribute value at any '>'. */
+        text = attr_bytes(w, atts[i + 1], &len);
+        if (len >= EC_MAX_TEXT || memchr(text, '>', len) != NULL) {
+            fail_parse(w);
+            return;
+        }
+        if (keep && level == 3) {
+            a->value = save_str(w, text, len, 0);
+            a->value_len = len;
+        }
+        count++;
+    }
+    if (keep && level == 3)
+        w->nattrs = count;
 }
 
 static void on_end(void *ctx, const xmlChar *xname)
@@ -1133,7 +1024,7 @@ static void add_message(struct wl_winevt *w, const cJSON *msg)
                 c == '\r' || c == '\t')
                 *o++ = (char)c;
             else
-                o = put_escape(o, c);
+                o = wl_dec_put_escape(o, c);
         }
         *o++ = '"';
         add_pair(w, EC_SYSTEM, "message", 7, 0, b->data,
@@ -1334,6 +1225,7 @@ static int decode_event_xml(struct wl_winevt *w, const cJSON *event,
         size_t n = w->input.len - skip;
 
         stats->xml_unreadable++;
+        n -= sizeof(wrap_close) - 1;
         wl_log_sanitize(sample, sizeof(sample), w->input.data + skip,
                         n < 64 ? n : 64);
         wl_log_limited(WL_LOG_WARN, "winevt-xml",

@@ -358,6 +358,15 @@ static void test_forms(void)
               "</EventID></System></Event>\"}");
     ok(field("win.system.eventID") == NULL, "XML declaration unreadable");
 
+    decode_ec("{\"Event\":\"<Event><System><EventID>1</EventID></System>"
+              "<EventData><Data Name='a>b'>x</Data></EventData></Event>\"}");
+    ok(field("win.system.eventID") == NULL,
+       "'>' in an attribute value is unreadable");
+    decode_ec("{\"Event\":\"<Event><System><Provider Name='a&gt;b'/>"
+              "</System></Event>\"}");
+    is_str(field("win.system.providerName"), "a&gt;b",
+           "escaped '>' in an attribute is kept");
+
     decode_ec("{\"Event\":\"<Event><System><Channel>Security</Channel>"
               "</System><EventData><Data Name='CategoryId'>%%8277</Data>"
               "<Data Name='SubcategoryId'>%%13568</Data></EventData>"
