@@ -250,12 +250,15 @@ static const char *orig_bytes(struct wl_winevt *w, const xmlChar *s,
 static int reserve_strs(struct wl_winevt *w, size_t n, const char **a,
                         const char **b)
 {
-    const char *base = w->strs.data;
-    const char *limit = base + w->strs.len;
-    int a_in = a != NULL && base != NULL && *a >= base && *a < limit;
-    int b_in = b != NULL && base != NULL && *b >= base && *b < limit;
-    size_t a_off = a_in ? (size_t)(*a - base) : 0;
-    size_t b_off = b_in ? (size_t)(*b - base) : 0;
+    /* Compared as integers: the pointers may be in unrelated objects. */
+    uintptr_t base = (uintptr_t)w->strs.data;
+    uintptr_t limit = base + w->strs.len;
+    int a_in = a != NULL && base != 0 && (uintptr_t)*a >= base &&
+               (uintptr_t)*a < limit;
+    int b_in = b != NULL && base != 0 && (uintptr_t)*b >= base &&
+               (uintptr_t)*b < limit;
+    size_t a_off = a_in ? (size_t)((uintptr_t)*a - base) : 0;
+    size_t b_off = b_in ? (size_t)((uintptr_t)*b - base) : 0;
 
     if (wl_dec_buf_reserve(&w->strs, n) < 0) {
         no_memory(w);
