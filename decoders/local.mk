@@ -37,7 +37,8 @@ noinst_PROGRAMS += tests/fuzz/fuzz-eventchannel
 tests_fuzz_fuzz_eventchannel_SOURCES = tests/fuzz/fuzz-eventchannel.c \
 	decoders/event.c decoders/decode.c decoders/predecode.c \
 	decoders/winevt.c decoders/json.c decoders/text.c
-tests_fuzz_fuzz_eventchannel_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_eventchannel_CFLAGS = $(AM_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 tests_fuzz_fuzz_eventchannel_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_eventchannel_LDADD = $(WL_LIBS)
 

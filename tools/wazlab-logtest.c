@@ -287,6 +287,7 @@ static void process_line(struct logtest *lt, const char *line, size_t len)
     }
     print_phase1(lt);
     print_phase2(lt);
+    /* TODO: phase 3, the rule that matched, once the rule tree exists. */
 }
 
 static int parse_options(struct logtest *lt, int argc, char **argv)
