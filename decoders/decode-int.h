@@ -12,14 +12,17 @@
 #include "decoders/decode.h"
 #include "decoders/event.h"
 
-/* Bytes appended at the end; data is NUL-terminated once non-empty. */
+/* Growable byte buffer, reused from event to event. */
 struct wl_dec_buf {
     char *data;
     size_t len;
     size_t cap;
 };
 
-/* Each returns 0 or WL_ENOMEM. */
+/*
+ * The buffer functions return 0 or WL_ENOMEM. Appends keep data
+ * NUL-terminated.
+ */
 int wl_dec_buf_grow(struct wl_dec_buf *b, size_t extra);
 
 /* Makes room for extra bytes and a NUL after the current length. */
@@ -55,8 +58,9 @@ char *wl_dec_put_escape(char *p, unsigned char c);
  */
 int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n);
 
-/* Name of the manager host without its domain ("vm" for "vm.lab"). */
+/* Decoder state shared read-only by all threads. */
 struct wl_decoders {
+    /* The manager's host name without its domain ("vm" for "vm.lab"). */
     char hostname[256];
 };
 
