@@ -26,7 +26,10 @@ struct wl_decode_stats {
     unsigned long invalid_message;  /* no "<queue>:<location>:" header */
 };
 
-/* Returns 0 and *out, or a WL_E* code with a message in err. */
+/*
+ * Returns 0 and *out, or a WL_E* code with a message in err. Call it
+ * before starting the analysis threads: it initialises libxml2.
+ */
 int wl_decoders_new(struct wl_decoders **out, char *err, size_t err_size);
 void wl_decoders_free(struct wl_decoders *d);
 
