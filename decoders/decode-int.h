@@ -1,0 +1,88 @@
+/*
+ * Declarations shared by the files of decoders/ and nothing else: a
+ * growable byte buffer, cJSON-compatible string escaping, and the entry
+ * points of the pre-decoder, the Event Channel decoder and the JSON
+ * decoder that wl_decode() chains together.
+ */
+#ifndef WL_DECODE_INT_H
+#define WL_DECODE_INT_H
+
+#include <stddef.h>
+
+#include "decoders/decode.h"
+#include "decoders/event.h"
+
+/* Growable byte buffer, reused from event to event. */
+struct wl_dec_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+/*
+ * The buffer functions return 0 or WL_ENOMEM. Appends keep data
+ * NUL-terminated.
+ */
+int wl_dec_buf_grow(struct wl_dec_buf *b, size_t extra);
+
+/* Makes room for extra bytes and a NUL after the current length. */
+static inline int wl_dec_buf_reserve(struct wl_dec_buf *b, size_t extra)
+{
+    if (extra < b->cap && b->len + extra < b->cap)
+        return 0;
+    return wl_dec_buf_grow(b, extra);
+}
+
+int wl_dec_buf_append(struct wl_dec_buf *b, const char *s, size_t n);
+int wl_dec_buf_putc(struct wl_dec_buf *b, char c);
+void wl_dec_buf_free(struct wl_dec_buf *b);
+
+/* Returns 1 for the bytes cJSON escapes in a string: '"', '\\', controls. */
+int wl_dec_needs_escape(unsigned char c);
+
+/*
+ * Returns the length of the leading run of the n bytes at s that need no
+ * change: no '&' when amp is set, no byte that cJSON escapes when escape
+ * is set.
+ */
+size_t wl_dec_plain_run(const char *s, size_t n, int amp, int escape);
+
+/* Writes cJSON's escape sequence for c at p (2 or 6 bytes); returns the
+ * new end. */
+char *wl_dec_put_escape(char *p, unsigned char c);
+
+/*
+ * Appends s as a quoted JSON string the way cJSON 1.7 prints it: '"' and
+ * '\' escaped, \b \f \n \r \t by name, other bytes below 0x20 as \u00xx,
+ * every other byte (UTF-8 or not) unchanged. 0 or WL_ENOMEM.
+ */
+int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n);
+
+/* Decoder state shared read-only by all threads. */
+struct wl_decoders {
+    /* The manager's host name without its domain ("vm" for "vm.lab"). */
+    char hostname[256];
+};
+
+/* Event Channel parser state kept between events of one thread. */
+struct wl_winevt;
+
+struct wl_winevt *wl_winevt_new(void);
+void wl_winevt_free(struct wl_winevt *w);
+
+/*
+ * Decodes the Event Channel payload log (NUL-terminated) into ev: rebuilds
+ * full_log as {"win":{...}} and adds the win.* fields. Returns 0, WL_EINVAL
+ * when Wazuh drops the event (counted in stats), or WL_ENOMEM.
+ */
+int wl_winevt_decode(struct wl_winevt *w, const char *log, struct wl_event *ev,
+                     struct wl_decode_stats *stats);
+
+/*
+ * Pre-decodes the syslog header of ev->full_log (program name, predecoded
+ * timestamp and hostname) and sets ev->log. A header's copies go to the
+ * event's arena; when that allocation fails the field stays NULL.
+ */
+void wl_predecode_syslog(struct wl_event *ev, const char **hostname);
+
+#endif
