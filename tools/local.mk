@@ -1,16 +1,14 @@
 # tools: sources, programs and tests of this folder.
 
-<<<<<<< HEAD
 # wazlab-send: a test agent that sends lines as TLS frames.
 bin_PROGRAMS += wazlab-send
 wazlab_send_SOURCES = tools/wazlab-send.c
 wazlab_send_LDADD = $(WL_LIBS)
 TESTS += tests/test-wazlab-send.py
 EXTRA_DIST += tests/test-wazlab-send.py
-=======
+
 # --- wazlab-logtest (decoders) ---
 bin_PROGRAMS += wazlab-logtest
 wazlab_logtest_SOURCES = tools/wazlab-logtest.c
 wazlab_logtest_LDADD = $(WL_LIBS)
 # --- end wazlab-logtest ---
->>>>>>> decoders
