@@ -12,3 +12,7 @@ tests_test_secure_LDADD = $(WL_LIBS)
 tests_test_enroll_SOURCES = tests/test-enroll.c tests/tap.h
 tests_test_enroll_LDADD = $(WL_LIBS)
 TESTS += tests/test-keys tests/test-secure tests/test-enroll
+
+# Black-box test of tools/wazlab-agents.
+dist_noinst_SCRIPTS += tests/test-agents-tool.sh
+TESTS += tests/test-agents-tool.sh
