@@ -115,7 +115,10 @@ static int cmd_remove(struct wl_keystore *ks, const char *id)
     int r = wl_keys_remove(ks, id, 0);
 
     if (r < 0) {
-        fprintf(stderr, "wazlab-agents: agent ID '%s' not found; see wazlab-agents list\n", id);
+        fprintf(stderr,
+                "wazlab-agents: agent ID '%s' not found; see "
+                "wazlab-agents list\n",
+                id);
         return r;
     }
     r = save_or_report(ks);
@@ -133,7 +136,10 @@ static int cmd_show_key(struct wl_keystore *ks, const char *id, int line)
     int len;
 
     if (!e) {
-        fprintf(stderr, "wazlab-agents: agent ID '%s' not found; see wazlab-agents list\n", id);
+        fprintf(stderr,
+                "wazlab-agents: agent ID '%s' not found; see "
+                "wazlab-agents list\n",
+                id);
         return WL_ENOENT;
     }
     len = snprintf(text, sizeof(text), "%s %s %s %s", e->id, e->name, e->ip,
