@@ -84,8 +84,8 @@ static void write_error(const char *text, char *reply, size_t reply_size)
 
 int wl_control_startup(const char *message, size_t len,
                        const char *manager_version, int allow_higher,
-                       char *agent_version, size_t version_size,
-                       char *reply, size_t reply_size)
+                       char *agent_version, size_t version_size, char *reply,
+                       size_t reply_size)
 {
     const char *brace = memchr(message, '{', len);
     const cJSON *version;
@@ -111,11 +111,9 @@ int wl_control_startup(const char *message, size_t len,
         accepted = 0;
     } else {
         if (version_size > 0)
-            snprintf(agent_version, version_size, "%s",
-                     version->valuestring);
-        if (!allow_higher &&
-            wl_control_compare_versions(manager_version,
-                                        version->valuestring) < 0) {
+            snprintf(agent_version, version_size, "%s", version->valuestring);
+        if (!allow_higher && wl_control_compare_versions(
+                                 manager_version, version->valuestring) < 0) {
             write_error("Agent version must be lower or equal to manager "
                         "version",
                         reply, reply_size);
@@ -157,8 +155,8 @@ static const char *copy_number(char *dst, size_t size, const char *text)
 /* Fills major, minor and build from "10.0.19045" or "22.04.4 LTS". */
 static void split_os_version(struct wl_keepalive *ka)
 {
-    const char *p = copy_number(ka->os_major, sizeof(ka->os_major),
-                                ka->os_version);
+    const char *p =
+        copy_number(ka->os_major, sizeof(ka->os_major), ka->os_version);
 
     if (*p == '.') {
         p = copy_number(ka->os_minor, sizeof(ka->os_minor), p + 1);
@@ -204,8 +202,8 @@ static void parse_windows_uname(struct wl_keepalive *ka, const char *ver)
  * bracket, the architecture from a list of known names. */
 static void parse_unix_uname(struct wl_keepalive *ka)
 {
-    static const char *archs[] = {"x86_64", "i386",  "i686",  "sparc",
-                                  "amd64",  "i86pc", "ia64",  "AIX",
+    static const char *archs[] = {"x86_64", "i386",  "i686",    "sparc",
+                                  "amd64",  "i86pc", "ia64",    "AIX",
                                   "armv6",  "armv7", "aarch64", "arm64"};
     const char *open = strstr(ka->uname, " [");
 
@@ -226,8 +224,7 @@ static void parse_unix_uname(struct wl_keepalive *ka)
 
                 if (end)
                     *end = '\0';
-                copy_text(ka->os_codename, sizeof(ka->os_codename),
-                          paren + 2);
+                copy_text(ka->os_codename, sizeof(ka->os_codename), paren + 2);
                 *paren = '\0';
             }
             copy_text(ka->os_version, sizeof(ka->os_version), colon + 2);
@@ -249,8 +246,7 @@ static void parse_unix_uname(struct wl_keepalive *ka)
 }
 
 /* Handles the "<uname> - <version>[ / <sum>]" line. */
-static void parse_status_line(struct wl_keepalive *ka, char *line,
-                              char *dash)
+static void parse_status_line(struct wl_keepalive *ka, char *line, char *dash)
 {
     char *rest = dash + 3;
     char *slash = strstr(rest, " / ");

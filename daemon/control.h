@@ -17,29 +17,29 @@
 #define WL_CONTROL_VERSION "v4.14.7" /* Wazuh version this manager reports */
 
 enum wl_control_kind {
-    WL_CONTROL_EVENT = 0,  /* not a control message: forward it */
-    WL_CONTROL_STARTUP,    /* "#!-agent startup [json]" */
-    WL_CONTROL_SHUTDOWN,   /* exactly "#!-agent shutdown " */
-    WL_CONTROL_KEEPALIVE,  /* any other "#!-..." with the agent status */
-    WL_CONTROL_REQUEST,    /* "#!-req <id> <payload>", a response */
+    WL_CONTROL_EVENT = 0, /* not a control message: forward it */
+    WL_CONTROL_STARTUP,   /* "#!-agent startup [json]" */
+    WL_CONTROL_SHUTDOWN,  /* exactly "#!-agent shutdown " */
+    WL_CONTROL_KEEPALIVE, /* any other "#!-..." with the agent status */
+    WL_CONTROL_REQUEST,   /* "#!-req <id> <payload>", a response */
 };
 
 /* Agent details from a keepalive, all NUL-terminated, empty if absent. */
 struct wl_keepalive {
-    char uname[512];       /* the uname part before " - " */
-    char version[64];      /* "Wazuh v4.14.7" */
-    char config_sum[33];   /* MD5 of the shared agent.conf */
-    char merged_sum[33];   /* MD5 of merged.mg, or "x" */
-    char agent_ip[64];     /* from the #"_agent_ip": label */
-    char labels[1024];     /* other label lines, newline separated */
-    char os_name[128];     /* "Microsoft Windows 10 Pro", "Ubuntu" */
-    char os_version[64];   /* "10.0.19045", "22.04.4 LTS" */
-    char os_codename[64];  /* "Jammy Jellyfish" */
-    char os_platform[32];  /* "windows", "ubuntu" */
+    char uname[512];      /* the uname part before " - " */
+    char version[64];     /* "Wazuh v4.14.7" */
+    char config_sum[33];  /* MD5 of the shared agent.conf */
+    char merged_sum[33];  /* MD5 of merged.mg, or "x" */
+    char agent_ip[64];    /* from the #"_agent_ip": label */
+    char labels[1024];    /* other label lines, newline separated */
+    char os_name[128];    /* "Microsoft Windows 10 Pro", "Ubuntu" */
+    char os_version[64];  /* "10.0.19045", "22.04.4 LTS" */
+    char os_codename[64]; /* "Jammy Jellyfish" */
+    char os_platform[32]; /* "windows", "ubuntu" */
     char os_major[16];
     char os_minor[16];
     char os_build[32];
-    char os_arch[16];      /* "x86_64" */
+    char os_arch[16]; /* "x86_64" */
 };
 
 /* Classifies a decrypted message of len bytes. */
@@ -57,8 +57,8 @@ enum wl_control_kind wl_control_classify(const char *message, size_t len);
  */
 int wl_control_startup(const char *message, size_t len,
                        const char *manager_version, int allow_higher,
-                       char *agent_version, size_t version_size,
-                       char *reply, size_t reply_size);
+                       char *agent_version, size_t version_size, char *reply,
+                       size_t reply_size);
 
 /*
  * Parses a keepalive "#!-<uname> - <version>[ / <sum>]\n[labels]

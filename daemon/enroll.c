@@ -245,9 +245,9 @@ static int parse_group_field(const char **p, struct wl_enroll_request *req,
     return r;
 }
 
-static int parse_ip_field(const struct wl_enroll_config *cfg,
-                          const char **p, const char *peer_ip,
-                          struct wl_enroll_request *req, char *error)
+static int parse_ip_field(const struct wl_enroll_config *cfg, const char **p,
+                          const char *peer_ip, struct wl_enroll_request *req,
+                          char *error)
 {
     char ip[47];
     const char *next;
@@ -319,8 +319,7 @@ int wl_enroll_parse(const struct wl_enroll_config *cfg, const char *line,
     memcpy(req->name, p + 9, name_len);
     req->name[name_len] = '\0';
     if (!wl_keys_valid_name(req->name)) {
-        snprintf(err, sizeof(err), "ERROR: Invalid agent name: %s",
-                 req->name);
+        snprintf(err, sizeof(err), "ERROR: Invalid agent name: %s", req->name);
         goto out;
     }
     p = quote + 1;
@@ -414,18 +413,16 @@ static int may_replace(const struct wl_enroll_config *cfg,
 
 /* Removes old in favour of the new request, recording its id. */
 static void replace(struct wl_keystore *ks, const struct wl_key_entry *old,
-                    struct wl_enroll_result *result, int slot,
-                    const char *why)
+                    struct wl_enroll_result *result, int slot, const char *why)
 {
-    snprintf(result->replaced_id[slot], sizeof(result->replaced_id[slot]),
-             "%s", old->id);
+    snprintf(result->replaced_id[slot], sizeof(result->replaced_id[slot]), "%s",
+             old->id);
     wl_log_info("enrollment: %s; removing old agent '%s' (id '%s')", why,
                 old->name, old->id);
     wl_keys_remove(ks, old->id, 0);
 }
 
-static int validate(const struct wl_enroll_config *cfg,
-                    struct wl_keystore *ks,
+static int validate(const struct wl_enroll_config *cfg, struct wl_keystore *ks,
                     const struct wl_enroll_request *req,
                     wl_enroll_status_fn status, void *ctx, time_t now,
                     struct wl_enroll_result *result, char *error)
@@ -443,8 +440,7 @@ static int validate(const struct wl_enroll_config *cfg,
         replace(ks, old, result, 0, "duplicate IP");
     }
     if (cfg->manager_name && strcmp(req->name, cfg->manager_name) == 0) {
-        snprintf(error, ERR_SIZE, "ERROR: Invalid agent name: %s",
-                 req->name);
+        snprintf(error, ERR_SIZE, "ERROR: Invalid agent name: %s", req->name);
         return WL_EINVAL;
     }
     if ((old = wl_keys_find_name(ks, req->name)) != NULL) {
@@ -490,8 +486,8 @@ int wl_enroll_process(const struct wl_enroll_config *cfg,
     }
 
     if (r == 0) {
-        snprintf(reply, WL_ENROLL_REPLY_MAX, "OSSEC K:'%s %s %s %s'",
-                 entry->id, entry->name, entry->ip, entry->key);
+        snprintf(reply, WL_ENROLL_REPLY_MAX, "OSSEC K:'%s %s %s %s'", entry->id,
+                 entry->name, entry->ip, entry->key);
         snprintf(result->id, sizeof(result->id), "%s", entry->id);
         result->accepted = 1;
         result->groups = req.groups;
@@ -499,8 +495,7 @@ int wl_enroll_process(const struct wl_enroll_config *cfg,
         wl_log_info("enrollment: agent '%s' added as id %s from %s",
                     entry->name, entry->id, peer_ip);
     } else {
-        snprintf(reply, WL_ENROLL_REPLY_MAX, "%s. Unable to add agent",
-                 error);
+        snprintf(reply, WL_ENROLL_REPLY_MAX, "%s. Unable to add agent", error);
         wl_log_limited(WL_LOG_WARN, "enroll-rejected",
                        "enrollment from %s rejected: %s", peer_ip, error);
     }

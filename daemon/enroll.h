@@ -19,17 +19,17 @@
 
 #define WL_ENROLL_LINE_MAX (65536 + 4096) /* request buffer, as authd */
 #define WL_ENROLL_REPLY_MAX 2048
-#define WL_ENROLL_GROUPS_MAX 128   /* groups per agent */
+#define WL_ENROLL_GROUPS_MAX 128 /* groups per agent */
 #define WL_ENROLL_GROUP_NAME_MAX 255
 
 /* The "force" options of authd: when an enrollment may replace an agent
  * with the same name or address. */
 struct wl_enroll_force {
-    int enabled;                /* default 1 */
-    int key_mismatch;           /* default 1: same K: hash, no replace */
+    int enabled;                   /* default 1 */
+    int key_mismatch;              /* default 1: same K: hash, no replace */
     int disconnected_time_enabled; /* default 1 */
-    long disconnected_time;     /* seconds, default 3600 */
-    long after_registration_time; /* seconds, default 3600 */
+    long disconnected_time;        /* seconds, default 3600 */
+    long after_registration_time;  /* seconds, default 3600 */
 };
 
 struct wl_enroll_config {
@@ -46,16 +46,16 @@ struct wl_enroll_config {
 /* A parsed request. */
 struct wl_enroll_request {
     char name[WL_KEYS_NAME_MAX + 1];
-    char version[64];    /* empty without V: */
-    char *groups;        /* NULL without G:; duplicates removed; owned */
-    char ip[WL_KEYS_IP_MAX + 1]; /* address to register */
+    char version[64]; /* empty without V: */
+    char *groups;     /* NULL without G:; duplicates removed; owned */
+    char ip[WL_KEYS_IP_MAX + 1];         /* address to register */
     char key_hash[WL_KEYS_SHA1_HEX + 1]; /* empty without K: */
 };
 
 /* Connection state of an existing agent, as the agents table stores it. */
 enum wl_enroll_connection {
     WL_ENROLL_NEVER_CONNECTED = 0,
-    WL_ENROLL_ACTIVE,       /* connected or pending */
+    WL_ENROLL_ACTIVE, /* connected or pending */
     WL_ENROLL_DISCONNECTED,
 };
 
@@ -76,10 +76,10 @@ typedef int (*wl_enroll_status_fn)(void *ctx, const struct wl_key_entry *e,
 /* Outcome of an enrollment, for the caller to persist and report. */
 struct wl_enroll_result {
     int accepted;
-    char id[WL_KEYS_ID_MAX + 1];     /* new agent id when accepted */
-    char name[WL_KEYS_NAME_MAX + 1]; /* requested name, may be empty */
+    char id[WL_KEYS_ID_MAX + 1];             /* new agent id when accepted */
+    char name[WL_KEYS_NAME_MAX + 1];         /* requested name, may be empty */
     char replaced_id[2][WL_KEYS_ID_MAX + 1]; /* agents removed, or "" */
-    char *groups;                    /* owned; NULL without G: */
+    char *groups;                            /* owned; NULL without G: */
 };
 
 /* Fills cfg with the defaults of authd 4.14 (no password, force on). */

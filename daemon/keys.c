@@ -145,7 +145,7 @@ int wl_keys_valid_ip(const char *ip)
 /* Rewrites an IPv4-mapped IPv6 address as IPv4 in place. */
 static int unmap_ipv4(int family, unsigned char *addr)
 {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
                                              0, 0, 0, 0, 0xff, 0xff};
 
     if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
@@ -354,8 +354,8 @@ static int append_entry(struct wl_keystore *ks, struct wl_key_entry *entry)
 
 static int append_removed(struct wl_keystore *ks, const char *line)
 {
-    char **grown = realloc(ks->removed,
-                           (ks->removed_count + 1) * sizeof(*grown));
+    char **grown =
+        realloc(ks->removed, (ks->removed_count + 1) * sizeof(*grown));
     char *copy;
 
     if (!grown)
@@ -380,8 +380,7 @@ static int copy_field(char *dst, size_t size, const char *src)
 }
 
 static int new_entry(const char *id, const char *name, const char *ip,
-                     const char *key, time_t added,
-                     struct wl_key_entry **out)
+                     const char *key, time_t added, struct wl_key_entry **out)
 {
     struct wl_key_entry *entry = calloc(1, sizeof(*entry));
     int r = WL_EINVAL;
@@ -472,8 +471,7 @@ int wl_keys_changed(const struct wl_keystore *ks)
     if (!ks->file_exists)
         return 1;
     return st.st_dev != ks->dev || st.st_ino != ks->ino ||
-           st.st_size != ks->size ||
-           st.st_mtim.tv_sec != ks->mtime.tv_sec ||
+           st.st_size != ks->size || st.st_mtim.tv_sec != ks->mtime.tv_sec ||
            st.st_mtim.tv_nsec != ks->mtime.tv_nsec;
 }
 
@@ -578,8 +576,7 @@ int wl_keys_load(struct wl_keystore *ks, const char *path)
             wl_log_warn("%s:%lu: duplicate agent id, line skipped", path,
                         line_no);
         else if (lr < 0)
-            wl_log_warn("%s:%lu: malformed key line, skipped", path,
-                        line_no);
+            wl_log_warn("%s:%lu: malformed key line, skipped", path, line_no);
     }
     if (ferror(fp)) {
         wl_log_error("cannot read agent keys %s: %s", path, strerror(errno));
@@ -677,8 +674,7 @@ static int replace_file(const char *path, struct wl_keystore *ks,
     }
     fd = -1;
     if (rename(tmp, path) < 0) {
-        wl_log_error("cannot rename %s to %s: %s", tmp, path,
-                     strerror(errno));
+        wl_log_error("cannot rename %s to %s: %s", tmp, path, strerror(errno));
         goto out;
     }
     free(tmp);
@@ -704,8 +700,8 @@ static int write_keys(struct wl_keystore *ks, int fd)
 
     for (size_t i = 0; i < ks->count && r == 0; i++) {
         const struct wl_key_entry *e = ks->entries[i];
-        int len = snprintf(line, sizeof(line), "%s %s %s %s\n", e->id,
-                           e->name, e->ip, e->key);
+        int len = snprintf(line, sizeof(line), "%s %s %s %s\n", e->id, e->name,
+                           e->ip, e->key);
 
         r = write_all(fd, line, (size_t)len);
     }
@@ -752,8 +748,7 @@ int wl_keys_save(struct wl_keystore *ks)
     if (!stamps)
         return WL_ENOMEM;
     if (replace_file(stamps, ks, write_timestamps) < 0)
-        wl_log_warn("cannot update %s; registration times may be lost",
-                    stamps);
+        wl_log_warn("cannot update %s; registration times may be lost", stamps);
     free(stamps);
     return 0;
 }
@@ -799,9 +794,8 @@ int wl_keys_add(struct wl_keystore *ks, const char *name, const char *ip,
     return r;
 }
 
-int wl_keys_add_entry(struct wl_keystore *ks, const char *id,
-                      const char *name, const char *ip, const char *key,
-                      time_t added)
+int wl_keys_add_entry(struct wl_keystore *ks, const char *id, const char *name,
+                      const char *ip, const char *key, time_t added)
 {
     struct wl_key_entry *entry = NULL;
     int r;

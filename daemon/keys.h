@@ -27,14 +27,14 @@
 struct wl_key_entry {
     char id[WL_KEYS_ID_MAX + 1];
     char name[WL_KEYS_NAME_MAX + 1];
-    char ip[WL_KEYS_IP_MAX + 1];   /* as registered, prefix included */
-    char key[WL_KEYS_KEY_MAX + 1]; /* the key text from client.keys */
+    char ip[WL_KEYS_IP_MAX + 1];       /* as registered, prefix included */
+    char key[WL_KEYS_KEY_MAX + 1];     /* the key text from client.keys */
     char enc_key[WL_KEYS_ENC_LEN + 1]; /* derived, see wl_keys_derive() */
-    time_t added; /* registration time; 0 when unknown */
+    time_t added;                      /* registration time; 0 when unknown */
 };
 
 struct wl_keystore {
-    char *path;                   /* client.keys file; owned */
+    char *path;                    /* client.keys file; owned */
     struct wl_key_entry **entries; /* active agents, in file order */
     size_t count;
     size_t capacity;
@@ -140,9 +140,8 @@ int wl_keys_add(struct wl_keystore *ks, const char *name, const char *ip,
  * Adds an agent with a given id and key, as an import does. Returns 0,
  * WL_EINVAL (bad field), WL_EEXIST (id already active) or WL_ENOMEM.
  */
-int wl_keys_add_entry(struct wl_keystore *ks, const char *id,
-                      const char *name, const char *ip, const char *key,
-                      time_t added);
+int wl_keys_add_entry(struct wl_keystore *ks, const char *id, const char *name,
+                      const char *ip, const char *key, time_t added);
 
 /*
  * Removes the active agent with this id. Unless purge is set, its line is

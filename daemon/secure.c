@@ -227,8 +227,8 @@ int wl_secure_cipher(enum wl_secure_method method, const char *enc_key,
             goto out;
         EVP_CIPHER_CTX_set_padding(ctx, 0);
     }
-    if (!EVP_CipherInit_ex(ctx, NULL, NULL, (const unsigned char *)enc_key,
-                           iv, encrypt))
+    if (!EVP_CipherInit_ex(ctx, NULL, NULL, (const unsigned char *)enc_key, iv,
+                           encrypt))
         goto out;
 
     r = WL_SECURE_EKEY;
@@ -295,8 +295,7 @@ static int parse_inner(char *text, size_t len, struct wl_secure_plain *plain)
 
     if (len < WL_SECURE_OVERHEAD)
         return WL_SECURE_EFORMAT;
-    if (!EVP_Digest(text + 32, len - 32, digest, &digest_len, EVP_md5(),
-                    NULL))
+    if (!EVP_Digest(text + 32, len - 32, digest, &digest_len, EVP_md5(), NULL))
         return WL_EINTERNAL;
     for (unsigned int i = 0; i < digest_len; i++)
         snprintf(md5 + 2 * i, 3, "%02x", digest[i]);
@@ -428,8 +427,8 @@ static char *build_inner(unsigned random, unsigned global, unsigned local,
 
 int wl_secure_encode(enum wl_secure_method method, const char *enc_key,
                      const char *agent_id, unsigned random, unsigned global,
-                     unsigned local, const char *message, size_t len,
-                     void *out, size_t out_size, size_t *out_len)
+                     unsigned local, const char *message, size_t len, void *out,
+                     size_t out_size, size_t *out_len)
 {
     char header[WL_KEYS_ID_MAX + 8];
     char *inner = NULL;
@@ -442,10 +441,10 @@ int wl_secure_encode(enum wl_secure_method method, const char *enc_key,
     if (random > 65535 || local > 9999 ||
         (agent_id && strlen(agent_id) > WL_KEYS_ID_MAX))
         return WL_EINVAL;
-    header_len = (size_t)snprintf(
-        header, sizeof(header), "%s%s%s%s", agent_id ? "!" : "",
-        agent_id ? agent_id : "", agent_id ? "!" : "",
-        method == WL_SECURE_AES ? "#AES:" : ":");
+    header_len = (size_t)snprintf(header, sizeof(header), "%s%s%s%s",
+                                  agent_id ? "!" : "", agent_id ? agent_id : "",
+                                  agent_id ? "!" : "",
+                                  method == WL_SECURE_AES ? "#AES:" : ":");
 
     r = WL_ENOMEM;
     inner = build_inner(random, global, local, message, len, &inner_len);

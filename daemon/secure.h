@@ -37,14 +37,14 @@ enum {
     WL_SECURE_EADDR = -103,    /* agent not allowed from this address */
     WL_SECURE_EIDMISMATCH = -104, /* connection belongs to another agent */
     WL_SECURE_ETRUNCATED = -105,  /* ciphertext not whole cipher blocks */
-    WL_SECURE_EKEY = -106,     /* decryption failed: wrong key */
-    WL_SECURE_EZLIB = -107,    /* compressed data is invalid */
-    WL_SECURE_ECHECKSUM = -108, /* MD5 of the message does not match */
-    WL_SECURE_EFORMAT = -109,  /* counters or message layout invalid */
-    WL_SECURE_EREPLAY = -110,  /* counters not newer than the last ones */
-    WL_SECURE_ETOOBIG = -111,  /* frame or message over the size limit */
-    WL_SECURE_ECIPHER = -112,  /* cipher unavailable in this OpenSSL */
-    WL_SECURE_EDROP = -113,    /* message that remoted drops on purpose */
+    WL_SECURE_EKEY = -106,        /* decryption failed: wrong key */
+    WL_SECURE_EZLIB = -107,       /* compressed data is invalid */
+    WL_SECURE_ECHECKSUM = -108,   /* MD5 of the message does not match */
+    WL_SECURE_EFORMAT = -109,     /* counters or message layout invalid */
+    WL_SECURE_EREPLAY = -110,     /* counters not newer than the last ones */
+    WL_SECURE_ETOOBIG = -111,     /* frame or message over the size limit */
+    WL_SECURE_ECIPHER = -112,     /* cipher unavailable in this OpenSSL */
+    WL_SECURE_EDROP = -113,       /* message that remoted drops on purpose */
 };
 
 enum wl_secure_method {
@@ -148,8 +148,8 @@ int wl_secure_check_counter(struct wl_secure_counter *last,
  */
 int wl_secure_encode(enum wl_secure_method method, const char *enc_key,
                      const char *agent_id, unsigned random, unsigned global,
-                     unsigned local, const char *message, size_t len,
-                     void *out, size_t out_size, size_t *out_len);
+                     unsigned local, const char *message, size_t len, void *out,
+                     size_t out_size, size_t *out_len);
 
 /*
  * Encrypts or decrypts raw bytes with the agent cipher, without any of

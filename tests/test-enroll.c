@@ -69,16 +69,15 @@ static const char *enroll(const char *line, const char *peer,
 }
 
 /* Checks an accepted reply "OSSEC K:'<id> <name> <ip> <64 hex>'". */
-static void check_ok_reply(const char *reply, const char *id,
-                           const char *name, const char *ip,
-                           const char *what)
+static void check_ok_reply(const char *reply, const char *id, const char *name,
+                           const char *ip, const char *what)
 {
     char expected[512];
     size_t prefix;
     const struct wl_key_entry *e = wl_keys_find_id(&ks, id);
 
-    prefix = (size_t)snprintf(expected, sizeof(expected),
-                              "OSSEC K:'%s %s %s ", id, name, ip);
+    prefix = (size_t)snprintf(expected, sizeof(expected), "OSSEC K:'%s %s %s ",
+                              id, name, ip);
     ok(strncmp(reply, expected, prefix) == 0, "%s: reply prefix", what);
     if (strncmp(reply, expected, prefix) != 0)
         tap_diag("got \"%s\", expected \"%s...\"", reply, expected);
@@ -127,20 +126,20 @@ static void check_vectors(void)
     is_str(res.groups, "default,windows", "request with every field: groups");
     wl_enroll_result_free(&res);
 
-    reply = enroll("OSSEC PASS: wrong OSSEC A:'win-agent-02'", "127.0.0.1",
-                   NULL);
+    reply =
+        enroll("OSSEC PASS: wrong OSSEC A:'win-agent-02'", "127.0.0.1", NULL);
     is_str(reply, "ERROR: Invalid password. Unable to add agent",
            "bad password: reply text");
-    reply = enroll("OSSEC PASS: topsecretX OSSEC A:'win-agent-02'",
-                   "127.0.0.1", NULL);
+    reply = enroll("OSSEC PASS: topsecretX OSSEC A:'win-agent-02'", "127.0.0.1",
+                   NULL);
     is_str(reply, "ERROR: Invalid password. Unable to add agent",
            "password prefix without space rejected");
     reply = enroll("OSSEC A:'win-agent-02'", "127.0.0.1", NULL);
     is_str(reply, "ERROR: Invalid password. Unable to add agent",
            "missing password rejected");
     cfg.password = NULL;
-    reply = enroll("OSSEC PASS: topsecret OSSEC A:'win-agent-02'",
-                   "127.0.0.1", NULL);
+    reply = enroll("OSSEC PASS: topsecret OSSEC A:'win-agent-02'", "127.0.0.1",
+                   NULL);
     is_str(reply, "ERROR: Invalid request for new agent. Unable to add agent",
            "password sent to a manager without one");
 }
@@ -245,16 +244,14 @@ static void check_accepted_forms(void)
     reply = enroll("OSSEC A:'ip-agent2' IP:'10.0.0.9'", "127.0.0.1", NULL);
     is_str(reply, "ERROR: Duplicate IP: 10.0.0.9. Unable to add agent",
            "duplicate IP: reply text");
-    reply = enroll("OSSEC A:'net-agent' IP:'10.9.0.0/16'", "127.0.0.1",
-                   NULL);
+    reply = enroll("OSSEC A:'net-agent' IP:'10.9.0.0/16'", "127.0.0.1", NULL);
     check_ok_reply(reply, "003", "net-agent", "10.9.0.0/16", "network IP");
     reply = enroll("OSSEC A:'old-agent' V:'v4.9.2'", "127.0.0.1", NULL);
     check_ok_reply(reply, "004", "old-agent", "any", "older agent version");
     reply = enroll("OSSEC A:'patch-agent' V:'v4.14.99'", "127.0.0.1", NULL);
-    check_ok_reply(reply, "005", "patch-agent", "any",
-                   "newer patch version");
-    reply = enroll("OSSEC A:'junk-agent' unknown trailing text",
-                   "127.0.0.1", NULL);
+    check_ok_reply(reply, "005", "patch-agent", "any", "newer patch version");
+    reply =
+        enroll("OSSEC A:'junk-agent' unknown trailing text", "127.0.0.1", NULL);
     check_ok_reply(reply, "006", "junk-agent", "any",
                    "unknown trailing text ignored");
 
@@ -268,8 +265,9 @@ static void check_accepted_forms(void)
     check_ok_reply(reply, "008", "new-agent", "any", "allow_higher_versions");
     cfg.allow_higher_versions = 0;
 
-    is_int(wl_enroll_parse(&cfg, "OSSEC A:'p-agent' V:'v4.14.7' K:'"
-                                 "0123456789012345678901234567890123456789'",
+    is_int(wl_enroll_parse(&cfg,
+                           "OSSEC A:'p-agent' V:'v4.14.7' K:'"
+                           "0123456789012345678901234567890123456789'",
                            "127.0.0.1", &req, error, sizeof(error)),
            0, "parse: K field");
     is_str(req.key_hash, "0123456789012345678901234567890123456789",
@@ -302,8 +300,7 @@ static void check_replacement(void)
     snprintf(reply_copy, sizeof(reply_copy), "%s", reply);
     check_ok_reply(reply_copy, "002", "host-a", "any",
                    "replace: never connected, old registration");
-    is_str(res.replaced_id[1], "001",
-           "replace: old id reported");
+    is_str(res.replaced_id[1], "001", "replace: old id reported");
     ok(wl_keys_find_id(&ks, "001") == NULL, "replace: old agent removed");
     is_int(ks.removed_count, 1, "replace: old line kept as removed");
     wl_enroll_result_free(&res);
@@ -327,8 +324,7 @@ static void check_replacement(void)
     is_str(reply, "ERROR: Duplicate agent name: host-a. Unable to add agent",
            "replace: same key hash rejected");
 
-    snprintf(request, sizeof(request),
-             "OSSEC A:'host-a' K:'%040d'", 0);
+    snprintf(request, sizeof(request), "OSSEC A:'host-a' K:'%040d'", 0);
     reply = enroll(request, "127.0.0.1", NULL);
     snprintf(reply_copy, sizeof(reply_copy), "%s", reply);
     check_ok_reply(reply_copy, "003", "host-a", "any",
@@ -346,14 +342,16 @@ static void check_replacement(void)
 
         wl_enroll_process(&cfg, &ks, "OSSEC A:'host-a'", "127.0.0.1",
                           status_unknown, NULL, NOW, rep, &r2);
-        is_str(rep, "ERROR: Duplicate agent name: host-a. Unable to add "
-                    "agent",
+        is_str(rep,
+               "ERROR: Duplicate agent name: host-a. Unable to add "
+               "agent",
                "replace: unknown status rejected");
         wl_enroll_result_free(&r2);
         wl_enroll_process(&cfg, &ks, "OSSEC A:'host-a'", "127.0.0.1", NULL,
                           NULL, NOW, rep, &r2);
-        is_str(rep, "ERROR: Duplicate agent name: host-a. Unable to add "
-                    "agent",
+        is_str(rep,
+               "ERROR: Duplicate agent name: host-a. Unable to add "
+               "agent",
                "replace: no status function rejected");
         wl_enroll_result_free(&r2);
     }

@@ -114,8 +114,7 @@ static void check_add_remove_save(void)
     r = wl_keys_add(&ks, "new-agent", "any", 1700000000, &e);
     is_int(r, 0, "add: new agent");
     is_str(e ? e->id : NULL, "008", "add: id after the highest removed id");
-    ok(e && strlen(e->key) == 64 &&
-           strspn(e->key, "0123456789abcdef") == 64,
+    ok(e && strlen(e->key) == 64 && strspn(e->key, "0123456789abcdef") == 64,
        "add: key is 64 hex digits");
     is_int(wl_keys_add(&ks, "bad name", "any", 0, NULL), WL_EINVAL,
            "add: invalid name rejected");
@@ -129,8 +128,7 @@ static void check_add_remove_save(void)
            "add: key with a space rejected");
 
     is_int(wl_keys_remove(&ks, "001", 0), 0, "remove: agent 001");
-    is_int(wl_keys_remove(&ks, "001", 0), WL_ENOENT,
-           "remove: already removed");
+    is_int(wl_keys_remove(&ks, "001", 0), WL_ENOENT, "remove: already removed");
     is_int(wl_keys_remove(&ks, "004", 1), 0, "remove: purge agent 004");
     ok(wl_keys_find_id(&ks, "001") == NULL, "remove: 001 no longer found");
     ok(wl_keys_find_id(&ks, "003") != NULL, "remove: 003 still found");
@@ -147,8 +145,7 @@ static void check_add_remove_save(void)
        "save: old '#' removed line kept verbatim");
     ok(text && strstr(text, "\n001 !win-agent-01 any 17c9215c") != NULL,
        "save: removed agent marked with '!'");
-    ok(text && strstr(text, "lan-agent") == NULL,
-       "save: purged agent gone");
+    ok(text && strstr(text, "lan-agent") == NULL, "save: purged agent gone");
     ok(text && strstr(text, "comment") == NULL, "save: comments dropped");
     {
         struct stat st;
@@ -229,8 +226,7 @@ static void check_addresses(void)
        "allowed: invalid registration rejected");
     is_int(wl_keys_valid_ip("10.0.0.0/33"), WL_EINVAL,
            "valid ip: prefix over 32");
-    is_int(wl_keys_valid_ip("10.0.0.0/"), WL_EINVAL,
-           "valid ip: empty prefix");
+    is_int(wl_keys_valid_ip("10.0.0.0/"), WL_EINVAL, "valid ip: empty prefix");
     is_int(wl_keys_valid_ip("::1/128"), 0, "valid ip: IPv6 /128");
     ok(wl_keys_valid_name("WIN-HOST01"), "name: letters digits dash");
     ok(wl_keys_valid_name("a.b_c-d"), "name: dots and underscores");

@@ -140,8 +140,8 @@ static void check_agent_frame(const cJSON *f, const struct wl_key_entry *e,
                                    sizeof(line), &line_len);
         is_int(r, 0, "%s: forward line built", name);
         is_str(line, analysis, "%s: analysisd message", name);
-        is_int(wl_control_classify(plain.message, plain.len),
-               WL_CONTROL_EVENT, "%s: classified as event", name);
+        is_int(wl_control_classify(plain.message, plain.len), WL_CONTROL_EVENT,
+               "%s: classified as event", name);
     } else {
         ok(wl_control_classify(plain.message, plain.len) != WL_CONTROL_EVENT,
            "%s: classified as control", name);
@@ -170,12 +170,11 @@ static void check_frames(const cJSON *frames)
         is_int(wl_secure_frame_parse(frame, frame_len, &payload_len), 0,
                "%s: TCP frame complete", name);
         is_int(payload_len, len, "%s: TCP frame length", name);
-        ok(memcmp(frame + 4, payload, len) == 0, "%s: TCP frame payload",
-           name);
+        ok(memcmp(frame + 4, payload, len) == 0, "%s: TCP frame payload", name);
 
         wl_secure_parse_header(payload, len, &h);
-        is_int(h.method, aes ? WL_SECURE_AES : WL_SECURE_BLOWFISH,
-               "%s: method", name);
+        is_int(h.method, aes ? WL_SECURE_AES : WL_SECURE_BLOWFISH, "%s: method",
+               name);
         is_int(h.cipher_offset, strlen(header), "%s: header length", name);
         if (header[0] == '!')
             ok(strncmp(header + 1, h.agent_id, strlen(h.agent_id)) == 0 &&
@@ -284,8 +283,7 @@ static void check_rejections(const struct wl_key_entry *a,
                          "1:loc:hello", 11, raw, sizeof(raw), &bl);
         wl_secure_parse_header(raw, bl, &bh);
         r = wl_secure_decrypt(bh.method, b->enc_key, raw + bh.cipher_offset,
-                              bl - bh.cipher_offset, out, sizeof(out),
-                              &plain);
+                              bl - bh.cipher_offset, out, sizeof(out), &plain);
         is_int(r, WL_SECURE_EKEY, "reject: Blowfish wrong key");
     }
 
@@ -299,17 +297,17 @@ static void check_rejections(const struct wl_key_entry *a,
         wl_keys_load(&ks, "/nonexistent/wazlab/client.keys");
         wl_keys_add_entry(&ks, a->id, a->name, a->ip, a->key, 0);
         wl_keys_add_entry(&ks, "002", "other-agent", "10.0.0.5", b->key, 0);
-        wl_secure_encode(WL_SECURE_AES, a->enc_key, "002", 1, 0, 1,
-                         "1:loc:hi", 8, raw, sizeof(raw), &fl);
+        wl_secure_encode(WL_SECURE_AES, a->enc_key, "002", 1, 0, 1, "1:loc:hi",
+                         8, raw, sizeof(raw), &fl);
         wl_secure_parse_header(raw, fl, &fh);
         r = wl_secure_identify(&ks, &fh, "10.0.0.5", "001", &found);
-        is_int(r, WL_SECURE_EIDMISMATCH, "reject: other agent's id on "
-                                         "a bound connection");
+        is_int(r, WL_SECURE_EIDMISMATCH,
+               "reject: other agent's id on "
+               "a bound connection");
         r = wl_secure_identify(&ks, &fh, "10.0.0.5", NULL, &found);
         is_int(r, 0, "identify: id 002 from its address");
-        r = wl_secure_decrypt(fh.method, found->enc_key,
-                              raw + fh.cipher_offset, fl - fh.cipher_offset,
-                              out, sizeof(out), &plain);
+        r = wl_secure_decrypt(fh.method, found->enc_key, raw + fh.cipher_offset,
+                              fl - fh.cipher_offset, out, sizeof(out), &plain);
         is_int(r, WL_SECURE_EKEY, "reject: other agent's id, wrong key");
         r = wl_secure_identify(&ks, &fh, "10.0.0.6", NULL, &found);
         is_int(r, WL_SECURE_EADDR, "reject: id from a foreign address");
@@ -348,8 +346,8 @@ static void check_rejections(const struct wl_key_entry *a,
         unsigned char hdr[8] = {0x01, 0x00, 0x01, 0x00, 'x', 'x', 'x', 'x'};
         size_t pl;
 
-        is_int(wl_secure_frame_parse(hdr, sizeof(hdr), &pl),
-               WL_SECURE_ETOOBIG, "reject: frame length 65537");
+        is_int(wl_secure_frame_parse(hdr, sizeof(hdr), &pl), WL_SECURE_ETOOBIG,
+               "reject: frame length 65537");
         hdr[0] = 0x00;
         is_int(wl_secure_frame_parse(hdr, sizeof(hdr), &pl), WL_EAGAIN,
                "frame: 65536 bytes announced, more needed");
@@ -371,35 +369,34 @@ static void check_rejections(const struct wl_key_entry *a,
     is_int(r, 0, "encode: message of 65408 bytes");
 
     r = wl_secure_decrypt(h.method, a->enc_key, payload + h.cipher_offset,
-                          len - h.cipher_offset - 1, out, sizeof(out),
-                          &plain);
+                          len - h.cipher_offset - 1, out, sizeof(out), &plain);
     is_int(r, WL_SECURE_ETRUNCATED, "reject: truncated AES frame");
     r = wl_secure_decrypt(WL_SECURE_BLOWFISH, a->enc_key,
                           payload + h.cipher_offset, 12, out, sizeof(out),
                           &plain);
     is_int(r, WL_SECURE_ETRUNCATED, "reject: truncated Blowfish frame");
-    r = wl_secure_decrypt(h.method, a->enc_key, payload, 0, out,
-                          sizeof(out), &plain);
+    r = wl_secure_decrypt(h.method, a->enc_key, payload, 0, out, sizeof(out),
+                          &plain);
     is_int(r, WL_SECURE_ETRUNCATED, "reject: empty ciphertext");
 
     memcpy(raw, "!!!!\x78\x9c\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6", 16);
     n = raw_payload(a, raw, 16, payload);
-    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10,
-                          out, sizeof(out), &plain);
+    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10, out,
+                          sizeof(out), &plain);
     is_int(r, WL_SECURE_EZLIB, "reject: bad zlib stream");
 
     n = inner_text("1:loc:hello", text, 1);
     n = pad_compress(text, n, raw, 0);
     n = raw_payload(a, raw, n, payload);
-    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10,
-                          out, sizeof(out), &plain);
+    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10, out,
+                          sizeof(out), &plain);
     is_int(r, WL_SECURE_ECHECKSUM, "reject: bad MD5");
 
     n = inner_text("1:loc:hello", text, 0);
     n = pad_compress(text, n, raw, 1);
     n = raw_payload(a, raw, n, payload);
-    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10,
-                          out, sizeof(out), &plain);
+    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10, out,
+                          sizeof(out), &plain);
     is_int(r, 0, "decode: bytes after the zlib stream ignored");
     is_str(r == 0 ? plain.message : "", "1:loc:hello",
            "decode: message before trailing bytes");
@@ -417,21 +414,21 @@ static void check_rejections(const struct wl_key_entry *a,
     }
     n = pad_compress(text, 53, raw, 0);
     n = raw_payload(a, raw, n, payload);
-    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10,
-                          out, sizeof(out), &plain);
+    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10, out,
+                          sizeof(out), &plain);
     is_int(r, WL_SECURE_EFORMAT, "reject: random field not digits");
 
     memset(text, 'b', 70000);
     n = pad_compress(text, 70000, raw, 0);
     n = raw_payload(a, raw, n, payload);
-    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10,
-                          out, sizeof(out), &plain);
+    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10, out,
+                          sizeof(out), &plain);
     is_int(r, WL_SECURE_ETOOBIG, "reject: inflates past 65536 bytes");
 
     memcpy(raw, "\x21\x21\x21\x21\x21\x21\x21\x21", 8);
     n = raw_payload(a, raw, 8, payload);
-    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10,
-                          out, sizeof(out), &plain);
+    r = wl_secure_decrypt(WL_SECURE_AES, a->enc_key, payload + 10, n - 10, out,
+                          sizeof(out), &plain);
     is_int(r, WL_SECURE_EZLIB, "reject: padding only");
 
     is_int(wl_secure_parse_header("!001#AES:xx", 11, &h), WL_SECURE_EHEADER,
@@ -456,9 +453,9 @@ static void check_forward(const struct wl_key_entry *a)
 
     is_int(wl_secure_forward_line(a, "1loc:x", 6, line, sizeof(line), &n),
            WL_SECURE_EFORMAT, "forward: second byte not ':'");
-    is_int(wl_secure_forward_line(a, "1:keepalive:x", 13, line, sizeof(line),
-                                  &n),
-           WL_SECURE_EDROP, "forward: keepalive location dropped");
+    is_int(
+        wl_secure_forward_line(a, "1:keepalive:x", 13, line, sizeof(line), &n),
+        WL_SECURE_EDROP, "forward: keepalive location dropped");
     strcpy(v6.ip, "fe80::1|x");
     wl_secure_forward_line(&v6, "1:loc:a", 7, line, sizeof(line), &n);
     is_str(line, "1:[001] (win-agent-01) fe80|:|:1||x->loc:a",
@@ -484,10 +481,10 @@ static void check_control(void)
 
     is_int(wl_control_classify("#!-agent startup ", 17), WL_CONTROL_STARTUP,
            "classify: startup");
-    is_int(wl_control_classify("#!-agent shutdown ", 18),
-           WL_CONTROL_SHUTDOWN, "classify: shutdown");
-    is_int(wl_control_classify("#!-agent shutdown x", 19),
-           WL_CONTROL_KEEPALIVE, "classify: shutdown must match exactly");
+    is_int(wl_control_classify("#!-agent shutdown ", 18), WL_CONTROL_SHUTDOWN,
+           "classify: shutdown");
+    is_int(wl_control_classify("#!-agent shutdown x", 19), WL_CONTROL_KEEPALIVE,
+           "classify: shutdown must match exactly");
     is_int(wl_control_classify("#!-req 12 ok", 12), WL_CONTROL_REQUEST,
            "classify: request answer");
     is_int(wl_control_classify("#!", 2), WL_CONTROL_EVENT,
@@ -600,8 +597,8 @@ int main(void)
     root = cJSON_Parse(text);
     ok(root != NULL, "vectors: JSON parses");
     if (root) {
-        check_key_vectors(cJSON_GetObjectItemCaseSensitive(root,
-                                                           "client_keys"));
+        check_key_vectors(
+            cJSON_GetObjectItemCaseSensitive(root, "client_keys"));
         check_frames(cJSON_GetObjectItemCaseSensitive(root, "frames"));
     }
     cJSON_Delete(root);

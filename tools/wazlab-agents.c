@@ -93,8 +93,8 @@ static int cmd_add(struct wl_keystore *ks, const char *name, const char *ip)
         return WL_EEXIST;
     }
     if (strcmp(ip, "any") != 0 && wl_keys_find_ip(ks, ip)) {
-        fprintf(stderr,
-                "wazlab-agents: an agent with IP '%s' already exists\n", ip);
+        fprintf(stderr, "wazlab-agents: an agent with IP '%s' already exists\n",
+                ip);
         return WL_EEXIST;
     }
     r = wl_keys_add(ks, name, ip, time(NULL), &e);
@@ -105,8 +105,7 @@ static int cmd_add(struct wl_keystore *ks, const char *name, const char *ip)
     }
     r = save_or_report(ks);
     if (r == 0)
-        printf("Agent added: ID %s, name %s, IP %s\n", e->id, e->name,
-               e->ip);
+        printf("Agent added: ID %s, name %s, IP %s\n", e->id, e->name, e->ip);
     return r;
 }
 
@@ -172,19 +171,18 @@ static int cmd_import(struct wl_keystore *ks, const char *file)
         const struct wl_key_entry *e = other.entries[i];
 
         if (wl_keys_find_name(ks, e->name)) {
-            fprintf(stderr, "wazlab-agents: skipped ID %s: name '%s' "
-                            "already registered\n",
+            fprintf(stderr,
+                    "wazlab-agents: skipped ID %s: name '%s' "
+                    "already registered\n",
                     e->id, e->name);
             skipped++;
             continue;
         }
-        r = wl_keys_add_entry(ks, e->id, e->name, e->ip, e->key,
-                              time(NULL));
+        r = wl_keys_add_entry(ks, e->id, e->name, e->ip, e->key, time(NULL));
         if (r < 0) {
-            fprintf(stderr, "wazlab-agents: skipped ID %s (%s): %s\n",
-                    e->id, e->name,
-                    r == WL_EEXIST ? "ID already registered"
-                                   : wl_strerror(r));
+            fprintf(stderr, "wazlab-agents: skipped ID %s (%s): %s\n", e->id,
+                    e->name,
+                    r == WL_EEXIST ? "ID already registered" : wl_strerror(r));
             skipped++;
             continue;
         }
