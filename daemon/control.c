@@ -1,5 +1,5 @@
 /* Agent control messages: classification, startup, keepalive, replies. */
-#include "config.h"
+#include <config.h>
 
 #include "daemon/control.h"
 

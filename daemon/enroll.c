@@ -1,5 +1,5 @@
 /* Enrollment requests and replies in the manner of wazuh-authd 4.14. */
-#include "config.h"
+#include <config.h>
 
 #include "daemon/enroll.h"
 

@@ -1,5 +1,5 @@
 /* client.keys reading, writing, lookup and key derivation. */
-#include "config.h"
+#include <config.h>
 
 #include "daemon/keys.h"
 

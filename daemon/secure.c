@@ -1,5 +1,5 @@
 /* Wazuh secure message codec: headers, ciphers, zlib, counters, framing. */
-#include "config.h"
+#include <config.h>
 
 #include "daemon/secure.h"
 
