@@ -61,6 +61,8 @@ const char *wl_secure_strerror(int code)
         return "cipher not available in this OpenSSL";
     case WL_SECURE_EDROP:
         return "message dropped on purpose";
+    case WL_SECURE_EINUSE:
+        return "agent key already in use on another connection";
     }
     return wl_strerror(code);
 }

@@ -45,6 +45,7 @@ enum {
     WL_SECURE_ETOOBIG = -111,     /* frame or message over the size limit */
     WL_SECURE_ECIPHER = -112,     /* cipher unavailable in this OpenSSL */
     WL_SECURE_EDROP = -113,       /* message that remoted drops on purpose */
+    WL_SECURE_EINUSE = -114,      /* agent active on another connection */
 };
 
 enum wl_secure_method {
