@@ -464,7 +464,7 @@ static int handle_control(struct wl_native *n, struct wl_native_peer *peer,
             r = make_message(n, peer, a, stopped, (size_t)r, res);
         break;
     default:
-        break; /* request answers are not used by this manager */
+        break; /* request responses are not used by this manager */
     }
     free(ka);
     if (r < 0 || !send)

@@ -2,7 +2,7 @@
  * The native Wazuh agent protocol on port 1514 (TCP and UDP), without the
  * transport: the caller cuts TCP frames (wl_secure_frame_parse) or reads
  * UDP datagrams and hands each payload to wl_native_handle(), which
- * identifies the agent, decrypts, checks counters, answers control
+ * identifies the agent, decrypts, checks counters, replies to control
  * messages and turns events into the line remoted forwards to analysis.
  *
  * struct wl_native owns the agent keys (client.keys) behind a mutex, so
@@ -27,11 +27,11 @@
 
 struct wl_native;
 
-/* What happened to an agent, for the agents table. */
+/* Kind of agent status change, for the agents table. */
 enum wl_native_agent_event_kind {
     WL_NATIVE_AGENT_STARTUP,   /* handshake accepted */
     WL_NATIVE_AGENT_KEEPALIVE, /* status message, details in keepalive */
-    WL_NATIVE_AGENT_SHUTDOWN,  /* the agent said it stops */
+    WL_NATIVE_AGENT_SHUTDOWN,  /* the agent sent its shutdown notice */
 };
 
 struct wl_native_agent_event {
@@ -85,7 +85,7 @@ void wl_native_free(struct wl_native *n);
 /*
  * Handles one payload from peer. Fills *res (release it with
  * wl_native_result_clear()). Returns res->error: 0 when the payload was
- * valid, even when it produced nothing (a request answer, a keepalive
+ * valid, even when it produced nothing (a request response, a keepalive
  * without a newline, a "keepalive" location), else the reason.
  */
 int wl_native_handle(struct wl_native *n, struct wl_native_peer *peer,
