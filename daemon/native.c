@@ -581,6 +581,29 @@ void wl_native_unlock_keys(struct wl_native *n)
     pthread_mutex_unlock(&n->lock);
 }
 
+int wl_native_agent_status(void *ctx, const struct wl_key_entry *entry,
+                           struct wl_enroll_agent_status *status)
+{
+    struct wl_native *n = ctx;
+    const struct agent_state *s = find_state(n, entry->id);
+    time_t now = time(NULL);
+
+    memset(status, 0, sizeof(*status));
+    status->date_add = entry->added;
+    /* NOTE: agent states live in memory, so after a restart every agent
+     * counts as never connected until it sends something. */
+    if (!s || s->last_seen == 0) {
+        status->connection = WL_ENROLL_NEVER_CONNECTED;
+    } else if (now - s->last_seen < WL_NATIVE_DISCONNECTED_SECONDS) {
+        status->connection = WL_ENROLL_ACTIVE;
+    } else {
+        status->connection = WL_ENROLL_DISCONNECTED;
+        status->disconnection_time =
+            s->last_seen + WL_NATIVE_DISCONNECTED_SECONDS;
+    }
+    return 0;
+}
+
 void wl_native_get_stats(struct wl_native *n, struct wl_native_stats *st)
 {
     pthread_mutex_lock(&n->lock);

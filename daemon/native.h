@@ -13,6 +13,7 @@
 #define WL_NATIVE_H
 
 #include "daemon/control.h"
+#include "daemon/enroll.h"
 #include "daemon/keys.h"
 #include "daemon/message.h"
 #include "daemon/secure.h"
@@ -125,6 +126,22 @@ int wl_native_reload_keys(struct wl_native *n);
  */
 struct wl_keystore *wl_native_lock_keys(struct wl_native *n);
 void wl_native_unlock_keys(struct wl_native *n);
+
+/*
+ * Seconds without a message after which an agent counts as disconnected,
+ * as the agents_disconnection_time of Wazuh's shipped ossec.conf.
+ */
+#define WL_NATIVE_DISCONNECTED_SECONDS 900
+
+/*
+ * A wl_enroll_status_fn for enrollment: ctx is the struct wl_native, and
+ * the caller holds the keys lock (wl_native_lock_keys). An agent seen in
+ * the last WL_NATIVE_DISCONNECTED_SECONDS is active, one seen before is
+ * disconnected since then, one never seen since start never connected.
+ * The registration time is the entry's. Returns 0.
+ */
+int wl_native_agent_status(void *ctx, const struct wl_key_entry *entry,
+                           struct wl_enroll_agent_status *status);
 
 /* Counters since start. */
 struct wl_native_stats {
