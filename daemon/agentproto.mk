@@ -2,11 +2,11 @@
 # messages, enrollment) and their unit tests.
 libwazlab_a_SOURCES += daemon/keys.c daemon/keys.h daemon/secure.c \
 	daemon/secure.h daemon/control.c daemon/control.h daemon/enroll.c \
-	daemon/enroll.h daemon/native.c daemon/native.h daemon/authd.c \
-	daemon/authd.h
+	daemon/enroll.h daemon/native.c daemon/native.h daemon/native_io.c \
+	daemon/native_io.h daemon/authd.c daemon/authd.h
 
 check_PROGRAMS += tests/test-keys tests/test-secure tests/test-enroll \
-	tests/test-native tests/test-authd
+	tests/test-native tests/test-authd tests/test-agents-e2e
 tests_test_keys_SOURCES = tests/test-keys.c tests/tap.h
 tests_test_keys_LDADD = $(WL_LIBS)
 tests_test_secure_SOURCES = tests/test-secure.c tests/tap.h
@@ -17,8 +17,10 @@ tests_test_native_SOURCES = tests/test-native.c tests/tap.h
 tests_test_native_LDADD = $(WL_LIBS)
 tests_test_authd_SOURCES = tests/test-authd.c tests/tap.h
 tests_test_authd_LDADD = $(WL_LIBS)
+tests_test_agents_e2e_SOURCES = tests/test-agents-e2e.c tests/tap.h
+tests_test_agents_e2e_LDADD = $(WL_LIBS)
 TESTS += tests/test-keys tests/test-secure tests/test-enroll \
-	tests/test-native tests/test-authd
+	tests/test-native tests/test-authd tests/test-agents-e2e
 
 # Black-box test of tools/wazlab-agents.
 dist_noinst_SCRIPTS += tests/test-agents-tool.sh
