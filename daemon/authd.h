@@ -45,7 +45,7 @@ struct wl_authd_options {
 struct wl_authd_stats {
     unsigned long connections; /* accepted */
     unsigned long enrolled;    /* agents added */
-    unsigned long refused;     /* requests answered with an error */
+    unsigned long refused;     /* requests rejected with an error reply */
     unsigned long failed;      /* TLS, timeout or protocol failures */
     unsigned long busy;        /* closed at once: max_clients reached */
 };

@@ -90,7 +90,7 @@ static int send_reply(const struct wl_native_io *io,
     return r;
 }
 
-/* Handles one payload and carries out what its result asks. */
+/* Handles one payload and applies its result. */
 static int handle_payload(struct wl_native_conn *c, const unsigned char *p,
                           size_t len, const struct wl_native_io *io)
 {
@@ -106,7 +106,9 @@ static int handle_payload(struct wl_native_conn *c, const unsigned char *p,
         io->submit(io->ctx, res.message);
         res.message = NULL;
     }
-    r = res.close ? (res.error < 0 ? res.error : WL_EIO) : 0;
+    r = 0;
+    if (res.close)
+        r = res.error < 0 ? res.error : WL_EIO;
     wl_native_result_clear(&res);
     return r;
 }

@@ -19,7 +19,7 @@
 /* Interval of the client.keys change check, as remoted's keyupdate. */
 #define WL_NATIVE_RELOAD_MS 10000
 
-/* What a connection asks of the event loop. */
+/* Callbacks a connection uses to reach the event loop. */
 struct wl_native_io {
     /* Sends len bytes (a whole frame) on the connection; copies them. */
     int (*write)(void *ctx, const void *data, size_t len);

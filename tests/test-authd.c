@@ -69,7 +69,7 @@ static int make_cert(const char *cert_path, const char *key_path)
 
 /*
  * Connects, sends request as is, and reads the reply until the server
- * closes. Returns 0 with the reply in out, or -1. *closed tells whether
+ * closes. Returns 0 with the reply in out, or -1. *closed is set when
  * the server ended the connection.
  */
 static int enroll(int max_version, const char *request, char *out,
