@@ -4,7 +4,7 @@
  * rule stages replace the inside of wl_analysis_process(); the threads
  * that call it live in daemon/pipeline.c.
  */
-#include "config.h"
+#include <config.h> /* autoconf's header, not daemon/config.h */
 
 #include "daemon/analysis.h"
 #include "daemon/error.h"

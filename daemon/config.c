@@ -6,7 +6,7 @@
  * the file and go through the same parser as file values, so a default
  * can never be out of range.
  */
-#include "config.h"
+#include <config.h> /* autoconf's header, not daemon/config.h */
 
 #include "daemon/config.h"
 #include "daemon/error.h"
@@ -664,6 +664,18 @@ static int only_whitespace(const char *xml, size_t len)
     return 1;
 }
 
+/* Keeps the first parse error, which names the real place of a problem. */
+static void keep_first_error(void *arg, xmlErrorPtr error)
+{
+    xmlError *first = arg;
+
+    if (first->code == 0 && error != NULL && error->level >= XML_ERR_ERROR) {
+        first->code = error->code;
+        first->line = error->line;
+        first->message = error->message ? strdup(error->message) : NULL;
+    }
+}
+
 int wl_config_load_memory(struct wl_config *cfg, const char *name,
                           const char *xml, size_t len, char *err,
                           size_t err_size)
@@ -671,9 +683,12 @@ int wl_config_load_memory(struct wl_config *cfg, const char *name,
     struct load_context ctx = {cfg, name, err, err_size, 0, 0};
     xmlParserCtxtPtr parser = NULL;
     xmlDocPtr doc = NULL;
+    xmlError first_error;
     size_t doc_len;
     char *text = NULL;
     int r = WL_EPARSE;
+
+    memset(&first_error, 0, sizeof(first_error));
 
     if (err_size > 0)
         err[0] = '\0';
@@ -687,25 +702,27 @@ int wl_config_load_memory(struct wl_config *cfg, const char *name,
         goto out;
     }
     /* No DTD loading, no entity substitution, no network. */
+    xmlSetStructuredErrorFunc(&first_error, keep_first_error);
     doc = xmlCtxtReadMemory(parser, text, (int)doc_len, name, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES);
-    if (doc == NULL) {
-        const xmlError *e = xmlCtxtGetLastError(parser);
+                            XML_PARSE_NONET | XML_PARSE_NOWARNING |
+                                XML_PARSE_BIG_LINES);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    if (doc == NULL || first_error.code != 0) {
         char message[256] = "malformed XML";
 
-        if (e != NULL && e->message != NULL) {
+        if (first_error.message != NULL) {
             snprintf(message, sizeof(message), "malformed XML: %s",
-                     e->message);
+                     first_error.message);
             message[strcspn(message, "\n")] = '\0';
         }
-        add_error(&ctx, e ? e->line : 0, "%s", message);
+        add_error(&ctx, first_error.line, "%s", message);
         goto out;
     }
     read_document(&ctx, xmlDocGetRootElement(doc));
     if (ctx.errors == 0)
         r = 0;
 out:
+    free(first_error.message);
     xmlFreeDoc(doc);
     xmlFreeParserCtxt(parser);
     free(text);

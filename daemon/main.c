@@ -3,7 +3,7 @@
  * server (event loop thread), the pipeline (analysis threads) and the
  * database writer (one thread).
  */
-#include "config.h"
+#include <config.h> /* autoconf's header, not daemon/config.h */
 
 #include "daemon/agentids.h"
 #include "daemon/config.h"
@@ -268,8 +268,12 @@ static int start_writer(struct daemon_state *st)
     memset(&opt, 0, sizeof(opt));
     opt.db_path = st->db_path;
     if (st->cfg.jsonout_output) {
-        snprintf(alerts_path, sizeof(alerts_path), "%s/alerts.json",
-                 st->data_dir);
+        if ((size_t)snprintf(alerts_path, sizeof(alerts_path),
+                             "%s/alerts.json",
+                             st->data_dir) >= sizeof(alerts_path)) {
+            wl_log_error("data directory path too long");
+            return WL_ERANGE;
+        }
         opt.alerts_json_path = alerts_path;
     }
     opt.queue_capacity = (size_t)st->cfg.db_queue_size;
@@ -286,7 +290,6 @@ static int start_writer(struct daemon_state *st)
         wl_log_error("cannot open database %s: %s", st->db_path, err);
         return r;
     }
-    wl_log_info("database %s open", st->db_path);
     return 0;
 }
 

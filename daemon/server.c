@@ -3,7 +3,7 @@
  * backpressure and shutdown. Everything here runs on the loop thread
  * except drain_callback(), which analysis threads call.
  */
-#include "config.h"
+#include <config.h> /* autoconf's header, not daemon/config.h */
 
 #include "daemon/server.h"
 #include "daemon/error.h"
