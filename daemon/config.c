@@ -815,6 +815,25 @@ static void print_escaped(FILE *out, const char *text)
     }
 }
 
+/* Writes seconds in the largest unit that divides them exactly. */
+static void print_time(FILE *out, long seconds)
+{
+    static const struct {
+        char suffix;
+        long seconds;
+    } units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}};
+
+    for (size_t i = 0; seconds != 0 && i < sizeof(units) / sizeof(units[0]);
+         i++) {
+        if (seconds % units[i].seconds == 0) {
+            fprintf(out, "%ld%c", seconds / units[i].seconds,
+                    units[i].suffix);
+            return;
+        }
+    }
+    fprintf(out, "%lds", seconds);
+}
+
 /* Writes a scalar option's value as text. */
 static void print_scalar(FILE *out, const struct wl_config *cfg,
                          const struct option *opt)
@@ -829,7 +848,7 @@ static void print_scalar(FILE *out, const struct wl_config *cfg,
         fprintf(out, "%d", *(const int *)field);
         break;
     case OPT_TIME:
-        fprintf(out, "%lds", *(const long *)field);
+        print_time(out, *(const long *)field);
         break;
     case OPT_STRING:
     case OPT_ADDRESS:

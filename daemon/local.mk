@@ -17,3 +17,12 @@ tests_test_config_LDADD = $(WL_LIBS)
 tests_test_frame_SOURCES = tests/test-frame.c tests/tap.h
 tests_test_frame_LDADD = $(WL_LIBS)
 TESTS += tests/test-config tests/test-frame
+
+# Black-box tests of the real daemon on 127.0.0.1 (python3 standard library).
+DAEMON_TESTS = tests/daemon-cli.py tests/daemon-load.py \
+	tests/daemon-mtls.py tests/daemon-badframes.py tests/daemon-kill.py \
+	tests/daemon-valgrind.py
+TESTS += $(DAEMON_TESTS)
+EXTRA_DIST += $(DAEMON_TESTS) tests/daemonlib.py
+# The tests need the daemon built first.
+$(DAEMON_TESTS:.py=.log): wazlabd$(EXEEXT)

@@ -225,7 +225,7 @@ static void test_print_round_trip(void)
         tap_diag("%s", err);
     second = print_to_string(&b);
     is_str(second, first, "printed config is stable");
-    ok(strstr(first, "<disconnected_time enabled=\"no\">172800s"
+    ok(strstr(first, "<disconnected_time enabled=\"no\">2d"
                      "</disconnected_time>") != NULL,
        "printed config has the attribute");
     ok(strstr(first, "<rule_dir>ruleset/rules</rule_dir>\n"
