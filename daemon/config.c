@@ -76,6 +76,9 @@ static const struct option config_options[] = {
      "PEM server certificate; none: self-signed in the data dir"},
     {"remote/ssl_key", OPT_STRING, 0, 0, NULL, NULL, FIELD(remote_ssl_key),
      "PEM private key of ssl_cert"},
+    {"remote/handshake_timeout", OPT_TIME, 1, 3600, "30s", NULL,
+     FIELD(remote_handshake_timeout),
+     "close connections that have not finished TLS by then"},
 
     {"auth/disabled", OPT_BOOL, 0, 0, "no", NULL, FIELD(auth_disabled),
      "turn enrollment off"},

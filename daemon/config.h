@@ -44,6 +44,7 @@ struct wl_config {
     char *remote_ssl_ca;     /* CA for client certificates; NULL: lab mode */
     char *remote_ssl_cert;   /* server certificate; NULL: self-signed */
     char *remote_ssl_key;    /* its private key */
+    long remote_handshake_timeout; /* seconds to finish the TLS handshake */
 
     /* <auth>: enrollment (read and checked, served by a later version) */
     int auth_disabled;

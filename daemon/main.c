@@ -41,7 +41,7 @@ struct cli {
     int debug;               /* -d */
 };
 
-/* What main() started, so that one function can stop it in order. */
+/* The parts main() started, kept so that stop_all() stops them in order. */
 struct daemon_state {
     struct wl_config cfg;
     char data_dir[PATH_MAX];
@@ -196,9 +196,9 @@ static int prepare_data_dir(const struct cli *cli, struct daemon_state *st)
 }
 
 /*
- * Detaches from the terminal: the parent waits on a pipe until the
+ * Detaches from the terminal. The parent waits on a pipe until the
  * daemon reports "ready" (exit 0) or dies during startup (exit 1), so a
- * start script sees startup errors in the exit status.
+ * start script gets startup errors as the exit status.
  */
 static int daemonize(struct daemon_state *st, const char *log_path)
 {
@@ -322,7 +322,7 @@ static int start_network(struct daemon_state *st)
     sopt.tls = st->tls;
     sopt.mutual_tls = st->cfg.remote_ssl_ca != NULL;
     sopt.agent_ids = st->agent_ids;
-    sopt.queue_capacity = (size_t)st->cfg.remote_queue_size;
+    sopt.handshake_timeout_ms = st->cfg.remote_handshake_timeout * 1000;
     r = wl_server_new(&sopt, &st->server, err, sizeof(err));
     if (r != 0) {
         wl_log_error("%s", err);

@@ -44,6 +44,7 @@ struct conn {
     int peer_port;
     enum conn_state state;
     int reading;
+    uint64_t accepted_at; /* uv_now() at accept, in milliseconds */
     unsigned char first[8];
     size_t first_len;
     SSL *ssl;
@@ -74,6 +75,8 @@ struct wl_server {
     uv_tcp_t listener;
     uv_signal_t signals[3];
     uv_async_t wake;
+    uv_timer_t sweep; /* closes connections stuck before TLS is up */
+    long handshake_timeout_ms;
     int listener_open;
     int signals_open;
     SSL_CTX *tls;
@@ -98,10 +101,10 @@ static void conn_close(struct conn *c, enum wl_log_level level,
 static void resume_reading(struct wl_server *srv);
 
 /*
- * Tells the protocol of a new connection from its first bytes. This is
- * the one place where protocols are told apart: a TLS record starts with
- * the handshake type 0x16 and major version 3. Wazuh's native protocol
- * (a 4-byte length, then "!<id>!#AES" or "#AES") will be recognised here.
+ * Classifies a new connection by its first bytes. This is the one place
+ * that distinguishes protocols: a TLS record starts with the handshake
+ * type 0x16 and major version 3. Wazuh's native protocol (a 4-byte
+ * length, then "!<id>!#AES" or "#AES") is to be recognised here.
  */
 static enum wl_protocol classify_first_bytes(const unsigned char *p,
                                              size_t len)
@@ -649,6 +652,7 @@ static void on_connection(uv_stream_t *listener, int status)
     srv->conns = c;
     c->state = CONN_CLASSIFY;
     c->id = ++srv->next_id;
+    c->accepted_at = uv_now(&srv->loop);
     if (uv_accept(listener, (uv_stream_t *)&c->handle) != 0) {
         wl_log_limited(WL_LOG_WARN, "accept", "accept failed");
         c->state = CONN_CLOSING;
@@ -662,6 +666,33 @@ static void on_connection(uv_stream_t *listener, int status)
                 c->peer_port);
     if (!srv->paused)
         start_reading(c);
+}
+
+/*
+ * Closes connections whose TLS handshake did not finish in time, so that
+ * a client that connects and stays silent does not hold a socket forever.
+ */
+static void on_sweep(uv_timer_t *timer)
+{
+    struct wl_server *srv = timer->data;
+    uint64_t now = uv_now(&srv->loop);
+    struct conn *next;
+
+    for (struct conn *c = srv->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == CONN_CLOSING ||
+            (c->ssl != NULL && SSL_is_init_finished(c->ssl)))
+            continue;
+        if (now - c->accepted_at < (uint64_t)srv->handshake_timeout_ms)
+            continue;
+        srv->stats.rejected++;
+        wl_log_limited(WL_LOG_WARN, "handshake-timeout",
+                       "connection %llu from %s:%d: TLS handshake timed out "
+                       "after %ld ms",
+                       c->id, c->peer_ip, c->peer_port,
+                       srv->handshake_timeout_ms);
+        conn_close(c, WL_LOG_DEBUG, "TLS handshake timed out");
+    }
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -688,6 +719,7 @@ static void on_signal(uv_signal_t *handle, int signum)
     for (int i = 0; i < 3; i++)
         uv_close((uv_handle_t *)&srv->signals[i], NULL);
     srv->signals_open = 0;
+    uv_close((uv_handle_t *)&srv->sweep, NULL);
 }
 
 static void resume_reading(struct wl_server *srv)
@@ -800,6 +832,10 @@ int wl_server_new(const struct wl_server_options *opt,
         uv_signal_start(&srv->signals[i], on_signal, signums[i]);
     }
     srv->signals_open = 1;
+    srv->handshake_timeout_ms = opt->handshake_timeout_ms;
+    uv_timer_init(&srv->loop, &srv->sweep);
+    srv->sweep.data = srv;
+    uv_timer_start(&srv->sweep, on_sweep, 1000, 1000);
     r = listen_on(srv, opt, err, err_size);
     if (r != 0) {
         wl_server_free(srv);

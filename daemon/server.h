@@ -21,7 +21,7 @@ struct wl_server_options {
     SSL_CTX *tls;         /* borrowed; must outlive the server */
     int mutual_tls;       /* agent name from the client certificate */
     struct wl_agentids *agent_ids; /* borrowed; used with mutual_tls */
-    size_t queue_capacity; /* of the pipeline, sizes the backpressure */
+    long handshake_timeout_ms; /* close when TLS is not up by then */
 };
 
 struct wl_server_stats {

@@ -42,7 +42,9 @@ def main():
     dl.require_daemon()
     tap = dl.Tap()
     work = dl.scratch_dir("badframes")
-    d = dl.Daemon(work)
+    port = dl.free_port()
+    d = dl.Daemon(work, port=port, config=dl.config_xml(
+        port, extra_remote="    <handshake_timeout>1s</handshake_timeout>\n"))
     try:
         d.start()
         good = [b"1:good:event %d" % i for i in range(GOOD_EVENTS)]
@@ -68,6 +70,10 @@ def main():
                          dl.frame(b"garbage without queue"))
         tap.ok(end != "timeout", "garbage after a valid frame closes", end)
         byte_per_write(d.port, b"1:slow:one byte per write")
+        end = bad_client(d.port, b"", tls=False)
+        tap.equal(end, "closed", "silent client closed after the timeout")
+        end = bad_client(d.port, b"\x16", tls=False)
+        tap.equal(end, "closed", "stalled first byte closed after timeout")
 
         sender.join()
         tap.ok(not errors, "good sender finishes", "\n".join(errors))
@@ -82,6 +88,9 @@ def main():
                "plain TCP logged with a sample")
         tap.ok("unparsable frame of 21 bytes" in log, "garbage logged")
         tap.ok("frames rejected 3," in log, "three bad frames counted")
+        tap.ok("TLS handshake timed out after 1000 ms" in log,
+               "handshake timeout logged")
+        tap.ok("rejected 6," in log, "six rejected connections counted")
 
         rows = dl.query(d.db_path, "SELECT CAST(message AS TEXT) FROM events "
                         "WHERE location = 'good'")
