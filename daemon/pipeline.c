@@ -72,6 +72,8 @@ static void *worker_main(void *arg)
     struct wl_pipeline *p = w->p;
     void *item;
 
+    /* Named so that top -H and /proc show which threads analyse. */
+    pthread_setname_np(pthread_self(), "wazlabd-analys");
     while (wl_queue_pop(&p->queue, &item, -1) == 0) {
         process_one(w, item);
         wl_message_free(item);
