@@ -24,7 +24,9 @@ struct wl_writer_stats {
     unsigned long events_written;
     unsigned long alerts_written;
     unsigned long transactions;
-    unsigned long errors;
+    unsigned long errors;         /* SQLite and alerts.json write errors */
+    unsigned long agents_written; /* agent inserts and updates stored */
+    unsigned long dropped;        /* rows not stored after every retry */
 };
 
 /*
@@ -46,9 +48,13 @@ int wl_writer_submit(struct wl_writer *w, struct wl_record *rec);
 /* Returns the number of records waiting (a snapshot). */
 size_t wl_writer_backlog(struct wl_writer *w);
 
+/* Copies the counters so far into *stats (a snapshot). */
+void wl_writer_get_stats(struct wl_writer *w, struct wl_writer_stats *stats);
+
 /*
  * Stores everything already submitted, commits, closes the database and
- * joins the thread. Fills *stats when not NULL. Frees w.
+ * joins the thread. Fills *stats when not NULL. Frees w. Call it once every
+ * thread that submits has returned from its last wl_writer_submit().
  */
 void wl_writer_stop(struct wl_writer *w, struct wl_writer_stats *stats);
 
