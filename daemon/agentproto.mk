@@ -3,7 +3,8 @@
 libwazlab_a_SOURCES += daemon/keys.c daemon/keys.h daemon/secure.c \
 	daemon/secure.h daemon/control.c daemon/control.h daemon/enroll.c \
 	daemon/enroll.h daemon/native.c daemon/native.h daemon/native_io.c \
-	daemon/native_io.h daemon/authd.c daemon/authd.h
+	daemon/native_io.h daemon/authd.c daemon/authd.h daemon/agentsvc.c \
+	daemon/agentsvc.h
 
 check_PROGRAMS += tests/test-keys tests/test-secure tests/test-enroll \
 	tests/test-native tests/test-authd tests/test-agents-e2e
@@ -25,3 +26,13 @@ TESTS += tests/test-keys tests/test-secure tests/test-enroll \
 # Black-box test of tools/wazlab-agents.
 dist_noinst_SCRIPTS += tests/test-agents-tool.sh
 TESTS += tests/test-agents-tool.sh
+
+# Wazuh agents against the real daemon: tests/agent-sim enrolls simulated
+# agents and speaks the native protocol; tests/daemon-agents.py drives it.
+check_PROGRAMS += tests/agent-sim
+tests_agent_sim_SOURCES = tests/agent-sim.c
+tests_agent_sim_LDADD = $(WL_LIBS)
+TESTS += tests/daemon-agents.py
+EXTRA_DIST += tests/daemon-agents.py
+tests/daemon-agents.log: wazlabd$(EXEEXT) tests/agent-sim$(EXEEXT) \
+	tools/wazlab-agents$(EXEEXT)

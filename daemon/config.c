@@ -48,7 +48,8 @@ struct option {
 #define FIELD(name) offsetof(struct wl_config, name)
 
 static const char *const connection_choices[] = {"secure", NULL};
-static const char *const protocol_choices[] = {"tcp", NULL};
+static const char *const protocol_choices[] = {"tcp", "udp", "tcp,udp",
+                                               "udp,tcp", NULL};
 
 static const struct option config_options[] = {
     {"global/jsonout_output", OPT_BOOL, 0, 0, "yes", NULL,
@@ -63,7 +64,8 @@ static const struct option config_options[] = {
     {"remote/port", OPT_INT, 1, 65535, "1514", NULL, FIELD(remote_port),
      "TCP port for agent events"},
     {"remote/protocol", OPT_STRING, 0, 0, "tcp", protocol_choices,
-     FIELD(remote_protocol), "transport; only tcp"},
+     FIELD(remote_protocol),
+     "transport; TCP always listens, udp adds agent messages over UDP"},
     {"remote/local_ip", OPT_ADDRESS, 0, 0, "0.0.0.0", NULL,
      FIELD(remote_local_ip), "address to listen on"},
     {"remote/queue_size", OPT_INT, 1, 262144, "16384", NULL,

@@ -412,14 +412,15 @@ static int may_replace(const struct wl_enroll_config *cfg,
 }
 
 /* Removes old in favour of the new request, recording its id. */
-static void replace(struct wl_keystore *ks, const struct wl_key_entry *old,
+static void replace(const struct wl_enroll_config *cfg, struct wl_keystore *ks,
+                    const struct wl_key_entry *old,
                     struct wl_enroll_result *result, int slot, const char *why)
 {
     snprintf(result->replaced_id[slot], sizeof(result->replaced_id[slot]), "%s",
              old->id);
     wl_log_info("enrollment: %s; removing old agent '%s' (id '%s')", why,
                 old->name, old->id);
-    wl_keys_remove(ks, old->id, 0);
+    wl_keys_remove(ks, old->id, cfg->purge);
 }
 
 static int validate(const struct wl_enroll_config *cfg, struct wl_keystore *ks,
@@ -437,7 +438,7 @@ static int validate(const struct wl_enroll_config *cfg, struct wl_keystore *ks,
             snprintf(error, ERR_SIZE, "ERROR: Duplicate IP: %s", req->ip);
             return WL_EEXIST;
         }
-        replace(ks, old, result, 0, "duplicate IP");
+        replace(cfg, ks, old, result, 0, "duplicate IP");
     }
     if (cfg->manager_name && strcmp(req->name, cfg->manager_name) == 0) {
         snprintf(error, ERR_SIZE, "ERROR: Invalid agent name: %s", req->name);
@@ -449,7 +450,7 @@ static int validate(const struct wl_enroll_config *cfg, struct wl_keystore *ks,
                      req->name);
             return WL_EEXIST;
         }
-        replace(ks, old, result, 1, "duplicate name");
+        replace(cfg, ks, old, result, 1, "duplicate name");
     }
     return 0;
 }

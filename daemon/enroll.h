@@ -40,6 +40,7 @@ struct wl_enroll_config {
                                     NULL accepts only the group "default" */
     int allow_higher_versions;   /* default 0 */
     int use_source_ip;           /* default 0: register "any" */
+    int purge; /* drop a replaced agent's line instead of marking it */
     struct wl_enroll_force force;
 };
 

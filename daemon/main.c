@@ -6,6 +6,7 @@
 #include <config.h> /* autoconf's header, not daemon/config.h */
 
 #include "daemon/agentids.h"
+#include "daemon/agentsvc.h"
 #include "daemon/config.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
@@ -48,6 +49,7 @@ struct daemon_state {
     char db_path[PATH_MAX];
     int ready_fd; /* readiness pipe to the waiting parent, or -1 */
     struct wl_agentids *agent_ids;
+    struct wl_agentsvc *agents; /* client.keys, native protocol, 1515 */
     struct wl_writer *writer;
     SSL_CTX *tls;
     struct wl_server *server;
@@ -323,6 +325,8 @@ static int start_network(struct daemon_state *st)
     sopt.mutual_tls = st->cfg.remote_ssl_ca != NULL;
     sopt.agent_ids = st->agent_ids;
     sopt.handshake_timeout_ms = st->cfg.remote_handshake_timeout * 1000;
+    sopt.native = wl_agentsvc_native(st->agents);
+    sopt.native_udp = strstr(st->cfg.remote_protocol, "udp") != NULL;
     r = wl_server_new(&sopt, &st->server, err, sizeof(err));
     if (r != 0) {
         wl_log_error("%s", err);
@@ -369,6 +373,12 @@ static int start_all(struct daemon_state *st)
     r = start_tls(st);
     if (r != 0)
         return r;
+    r = wl_agentsvc_start(&st->cfg, st->data_dir, st->writer, &st->agents,
+                          err, sizeof(err));
+    if (r != 0) {
+        wl_log_error("%s", err);
+        return r;
+    }
     return start_network(st);
 }
 
@@ -379,11 +389,16 @@ static void stop_all(struct daemon_state *st, int log_counters)
     struct wl_server_stats sstats = {0};
     struct wl_writer_stats wstats = {0};
 
+    /* No new agents while the rest stops. */
+    wl_agentsvc_stop_enrollment(st->agents);
     if (st->server != NULL)
         wl_server_get_stats(st->server, &sstats);
     /* The pipeline goes first: its threads still call the server. */
     wl_pipeline_stop(st->pipeline, &pstats);
     wl_server_free(st->server);
+    /* After the server, which uses its keys; before the writer, which
+     * stores its agent updates. */
+    wl_agentsvc_free(st->agents, log_counters);
     if (st->writer != NULL)
         wl_writer_stop(st->writer, &wstats);
     SSL_CTX_free(st->tls);

@@ -9,6 +9,7 @@
 #include "daemon/error.h"
 #include "daemon/frame.h"
 #include "daemon/log.h"
+#include "daemon/native_io.h"
 #include "daemon/tls.h"
 
 #include <errno.h>
@@ -25,12 +26,14 @@
 enum wl_protocol {
     WL_PROTO_NEED_MORE, /* too few bytes to tell */
     WL_PROTO_TLS,
+    WL_PROTO_NATIVE, /* Wazuh agent: 4-byte length, "!id!#AES:"... */
     WL_PROTO_UNKNOWN,
 };
 
 enum conn_state {
     CONN_CLASSIFY, /* waiting for the first bytes */
     CONN_TLS,
+    CONN_NATIVE,
     CONN_CLOSING,
 };
 
@@ -55,6 +58,7 @@ struct conn {
     char agent_id[16];
     char agent_name[128];
     unsigned long frames;
+    struct wl_native_conn *native; /* state of a native connection */
 };
 
 /* A message waiting for room in the pipeline queue. */
@@ -82,6 +86,9 @@ struct wl_server {
     SSL_CTX *tls;
     int mutual_tls;
     struct wl_agentids *agent_ids;
+    struct wl_native *native;
+    struct wl_native_udp *native_udp;
+    struct wl_native_reload *native_reload;
     struct wl_pipeline *pipeline;
     struct conn *conns;
     struct pending *overflow_head;
@@ -103,17 +110,25 @@ static void resume_reading(struct wl_server *srv);
 /*
  * Classifies a new connection by its first bytes. This is the one place
  * that distinguishes protocols: a TLS record starts with the handshake
- * type 0x16 and major version 3. Wazuh's native protocol (a 4-byte
- * length, then "!<id>!#AES" or "#AES") is to be recognised here.
+ * type 0x16 and major version 3. Wazuh's native protocol starts with a
+ * 4-byte little-endian length, then "!<id>!", "#AES:" or ":" (see
+ * wl_native_detect), and is recognised when native is set.
  */
 static enum wl_protocol classify_first_bytes(const unsigned char *p,
-                                             size_t len)
+                                             size_t len, int native)
 {
+    int r;
+
     if (len < 2)
         return WL_PROTO_NEED_MORE;
     if (p[0] == 0x16 && p[1] == 0x03)
         return WL_PROTO_TLS;
-    return WL_PROTO_UNKNOWN;
+    if (!native)
+        return WL_PROTO_UNKNOWN;
+    r = wl_native_detect(p, len);
+    if (r == WL_EAGAIN)
+        return WL_PROTO_NEED_MORE;
+    return r == 1 ? WL_PROTO_NATIVE : WL_PROTO_UNKNOWN;
 }
 
 static void on_close(uv_handle_t *handle)
@@ -129,6 +144,7 @@ static void on_close(uv_handle_t *handle)
         c->next->prev = c->prev;
     SSL_free(c->ssl);
     wl_frame_reader_free(&c->reader);
+    wl_native_conn_free(c->native);
     free(c);
 }
 
@@ -538,6 +554,94 @@ static int tls_start(struct conn *c)
     return 0;
 }
 
+/* Sends a native reply frame as is (native_io callback). */
+static int native_write(void *ctx, const void *data, size_t len)
+{
+    struct conn *c = ctx;
+    struct write_req *w = malloc(sizeof(*w) + len);
+    uv_buf_t buf;
+
+    if (w == NULL)
+        wl_fatal_nomem("native reply");
+    memcpy(w->data, data, len);
+    w->conn = c;
+    w->len = len;
+    buf = uv_buf_init(w->data, (unsigned int)len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->handle, &buf, 1, on_write) !=
+        0) {
+        free(w);
+        return WL_EIO;
+    }
+    return 0;
+}
+
+/* Hands a decoded native event to the pipeline (native_io callback). */
+static void native_submit(void *ctx, struct wl_message *msg)
+{
+    struct conn *c = ctx;
+
+    if (!c->identified) {
+        c->identified = 1;
+        snprintf(c->agent_id, sizeof(c->agent_id), "%s", msg->agent_id);
+        snprintf(c->agent_name, sizeof(c->agent_name), "%s",
+                 msg->agent_name);
+    }
+    c->frames++;
+    submit(c->srv, msg);
+}
+
+/* Submits a decoded UDP event (native_io callback). */
+static void native_udp_submit(void *ctx, struct wl_message *msg)
+{
+    submit(ctx, msg);
+}
+
+/* Closes the older connection of an agent that reconnected. */
+static void native_close_connection(void *ctx, uint64_t connection_id)
+{
+    struct conn *self = ctx;
+
+    for (struct conn *c = self->srv->conns; c != NULL; c = c->next) {
+        if (c->id == connection_id && c != self) {
+            conn_close(c, WL_LOG_INFO, "agent reconnected on a new "
+                                       "connection");
+            return;
+        }
+    }
+}
+
+static void native_input(struct conn *c, const void *data, size_t len)
+{
+    const struct wl_native_io io = {native_write, native_submit,
+                                    native_close_connection, c};
+    int r = wl_native_conn_input(c->native, data, len, &io);
+
+    if (r < 0) {
+        char reason[160];
+
+        snprintf(reason, sizeof(reason), "agent protocol error: %s",
+                 wl_secure_strerror(r));
+        c->srv->stats.rejected++;
+        conn_close(c, WL_LOG_DEBUG, reason);
+    } else if (!c->identified && wl_native_conn_agent(c->native)[0]) {
+        c->identified = 1;
+        snprintf(c->agent_id, sizeof(c->agent_id), "%s",
+                 wl_native_conn_agent(c->native));
+        snprintf(c->agent_name, sizeof(c->agent_name), "-");
+    }
+}
+
+static void native_start(struct conn *c, const char *data, size_t len)
+{
+    c->native = wl_native_conn_new(c->srv->native, c->id, c->peer_ip);
+    if (c->native == NULL)
+        wl_fatal_nomem("native connection");
+    c->state = CONN_NATIVE;
+    native_input(c, c->first, c->first_len);
+    if (c->state == CONN_NATIVE && len > 0)
+        native_input(c, data, len);
+}
+
 /* Collects the first bytes and hands the connection to its protocol. */
 static void classify_input(struct conn *c, const char *data, size_t len)
 {
@@ -549,7 +653,8 @@ static void classify_input(struct conn *c, const char *data, size_t len)
         take = len;
     memcpy(c->first + c->first_len, data, take);
     c->first_len += take;
-    proto = classify_first_bytes(c->first, c->first_len);
+    proto = classify_first_bytes(c->first, c->first_len,
+                                 c->srv->native != NULL);
     switch (proto) {
     case WL_PROTO_NEED_MORE:
         return;
@@ -564,6 +669,9 @@ static void classify_input(struct conn *c, const char *data, size_t len)
         tls_input(c, c->first, c->first_len);
         if (c->state == CONN_TLS && len > take)
             tls_input(c, data + take, len - take);
+        return;
+    case WL_PROTO_NATIVE:
+        native_start(c, data + take, len - take);
         return;
     case WL_PROTO_UNKNOWN:
         snprintf(reason, sizeof(reason), "not a TLS connection");
@@ -596,6 +704,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     c->srv->stats.bytes += (unsigned long long)nread;
     if (c->state == CONN_CLASSIFY)
         classify_input(c, buf->base, (size_t)nread);
+    else if (c->state == CONN_NATIVE)
+        native_input(c, buf->base, (size_t)nread);
     else
         tls_input(c, buf->base, (size_t)nread);
 }
@@ -680,7 +790,7 @@ static void on_sweep(uv_timer_t *timer)
 
     for (struct conn *c = srv->conns; c != NULL; c = next) {
         next = c->next;
-        if (c->state == CONN_CLOSING ||
+        if (c->state == CONN_CLOSING || c->state == CONN_NATIVE ||
             (c->ssl != NULL && SSL_is_init_finished(c->ssl)))
             continue;
         if (now - c->accepted_at < (uint64_t)srv->handshake_timeout_ms)
@@ -716,6 +826,10 @@ static void on_signal(uv_signal_t *handle, int signum)
         conn_close(c, WL_LOG_INFO, "daemon stopping");
     /* Every complete frame read so far goes to analysis. */
     overflow_flush(srv, 1);
+    wl_native_udp_stop(srv->native_udp);
+    srv->native_udp = NULL;
+    wl_native_reload_stop(srv->native_reload);
+    srv->native_reload = NULL;
     for (int i = 0; i < 3; i++)
         uv_close((uv_handle_t *)&srv->signals[i], NULL);
     srv->signals_open = 0;
@@ -800,6 +914,29 @@ static int listen_on(struct wl_server *srv, const struct wl_server_options *opt,
     return 0;
 }
 
+/* Starts the UDP side and the key reload timer of the agent protocol. */
+static int start_native(struct wl_server *srv,
+                        const struct wl_server_options *opt, char *err,
+                        size_t err_size)
+{
+    int r;
+
+    srv->native = opt->native;
+    if (srv->native == NULL)
+        return 0;
+    r = wl_native_reload_start(&srv->loop, srv->native, WL_NATIVE_RELOAD_MS,
+                               &srv->native_reload);
+    if (r != 0) {
+        snprintf(err, err_size, "out of memory");
+        return r;
+    }
+    if (!opt->native_udp)
+        return 0;
+    return wl_native_udp_start(&srv->loop, opt->address, opt->port,
+                               srv->native, native_udp_submit, srv,
+                               &srv->native_udp, err, err_size);
+}
+
 int wl_server_new(const struct wl_server_options *opt,
                   struct wl_server **out, char *err, size_t err_size)
 {
@@ -837,13 +974,16 @@ int wl_server_new(const struct wl_server_options *opt,
     srv->sweep.data = srv;
     uv_timer_start(&srv->sweep, on_sweep, 1000, 1000);
     r = listen_on(srv, opt, err, err_size);
+    if (r == 0)
+        r = start_native(srv, opt, err, err_size);
     if (r != 0) {
         wl_server_free(srv);
         return r;
     }
-    wl_log_info("listening on %s:%d (TLS, %s)", opt->address, opt->port,
+    wl_log_info("listening on %s:%d (TLS, %s%s)", opt->address, opt->port,
                 opt->mutual_tls ? "client certificates required"
-                                : "lab mode: no client certificates");
+                                : "lab mode: no client certificates",
+                opt->native ? "; Wazuh agent protocol too" : "");
     *out = srv;
     return 0;
 }
@@ -874,6 +1014,8 @@ void wl_server_free(struct wl_server *srv)
         return;
     /* Close whatever is left (after an early failure), then let the
      * close callbacks run so that the loop can be closed. */
+    wl_native_udp_stop(srv->native_udp);
+    wl_native_reload_stop(srv->native_reload);
     uv_walk(&srv->loop, close_any, &srv->listener);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     while (srv->overflow_head != NULL) {

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "daemon/agentids.h"
+#include "daemon/native.h"
 #include "daemon/pipeline.h"
 
 struct wl_server;
@@ -22,6 +23,9 @@ struct wl_server_options {
     int mutual_tls;       /* agent name from the client certificate */
     struct wl_agentids *agent_ids; /* borrowed; used with mutual_tls */
     long handshake_timeout_ms; /* close when TLS is not up by then */
+    /* Wazuh agents' own protocol on the same port; NULL: TLS only. */
+    struct wl_native *native; /* borrowed; must outlive the server */
+    int native_udp;           /* also listen on UDP (protocol "udp") */
 };
 
 struct wl_server_stats {
