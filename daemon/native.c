@@ -427,12 +427,15 @@ static int handle_control(struct wl_native *n, struct wl_native_peer *peer,
     case WL_CONTROL_STARTUP:
         if (wl_control_startup(plain->message, plain->len, n->manager_version,
                                n->allow_higher_versions, version,
-                               sizeof(version), reply, sizeof(reply)) == 1)
+                               sizeof(version), reply, sizeof(reply)) == 1) {
+            wl_log_info("agent %s (%s) started from %s%s%s", a->id, a->name,
+                        peer->ip, version[0] ? ", version " : "", version);
             notify(n, WL_NATIVE_AGENT_STARTUP, peer, a, version, NULL);
-        else
+        } else {
             wl_log_limited(WL_LOG_WARN, "native-version",
-                           "agent %s (%s) startup refused: %s", a->id, a->name,
+                           "agent %s (%s) startup rejected: %s", a->id, a->name,
                            reply);
+        }
         send = 1;
         break;
     case WL_CONTROL_KEEPALIVE:
@@ -451,6 +454,7 @@ static int handle_control(struct wl_native *n, struct wl_native_peer *peer,
         send = 1;
         break;
     case WL_CONTROL_SHUTDOWN:
+        wl_log_info("agent %s (%s) stopped", a->id, a->name);
         notify(n, WL_NATIVE_AGENT_SHUTDOWN, peer, a, NULL, NULL);
         {
             struct wl_key_entry e;

@@ -283,6 +283,16 @@ int wl_native_udp_port(const struct wl_native_udp *u)
     return u->port;
 }
 
+void wl_native_udp_pause(struct wl_native_udp *u, int paused)
+{
+    if (!u)
+        return;
+    if (paused)
+        uv_udp_recv_stop(&u->handle);
+    else
+        uv_udp_recv_start(&u->handle, on_udp_alloc, on_udp_recv);
+}
+
 void wl_native_udp_stop(struct wl_native_udp *u)
 {
     if (!u)

@@ -77,6 +77,13 @@ int wl_native_udp_start(uv_loop_t *loop, const char *address, int port,
 /* Returns the bound UDP port. */
 int wl_native_udp_port(const struct wl_native_udp *u);
 
+/*
+ * Stops (paused 1) or restarts (paused 0) reading datagrams, for
+ * backpressure; while stopped the kernel drops what its buffer cannot
+ * hold, as for any UDP service.
+ */
+void wl_native_udp_pause(struct wl_native_udp *u, int paused);
+
 /* Closes the socket; the memory is freed by the loop's close callback. */
 void wl_native_udp_stop(struct wl_native_udp *u);
 

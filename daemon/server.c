@@ -266,6 +266,7 @@ static void pause_reading(struct wl_server *srv)
             c->reading = 0;
         }
     }
+    wl_native_udp_pause(srv->native_udp, 1);
     wl_log_debug("analysis queue full: reading paused");
     if (wl_pipeline_request_drain(srv->pipeline))
         uv_async_send(&srv->wake);
@@ -842,6 +843,7 @@ static void resume_reading(struct wl_server *srv)
     wl_log_debug("analysis queue drained: reading resumed");
     for (struct conn *c = srv->conns; c != NULL; c = c->next)
         start_reading(c);
+    wl_native_udp_pause(srv->native_udp, 0);
 }
 
 /* Runs on the loop thread after a worker reported the queue low. */

@@ -1,11 +1,11 @@
 /*
  * agent-sim: simulated Wazuh 4.14 agents for black-box tests of wazlabd
- * on 127.0.0.1. Each agent enrolls over TLS (or uses a given client.keys
- * line), opens a native TCP session, sends the startup message and a
- * keepalive (checking both acks), "Agent started", Event Channel events
- * (every Nth over UDP when asked), a final keepalive round trip and the
- * shutdown notice. It prints one summary line and exits 0 when every
- * step succeeded.
+ * on 127.0.0.1. Each agent enrolls over TLS, or uses a given client.keys
+ * line. It then opens a native TCP session and sends the startup message
+ * and a keepalive, checking both acks. "Agent started" and the Event
+ * Channel events follow (every Nth over UDP when asked), then a final
+ * keepalive round trip and the shutdown notice. The program prints one
+ * summary line and exits 0 when every step succeeded.
  */
 #include <config.h>
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""wazlabd with Wazuh agents: simulated agents (tests/agent-sim) enroll on
-the enrollment port at the same time, speak the native protocol on the
-event port (TCP, and UDP for a tenth of the events), and every event must
-be stored under the agent's id. A key added with wazlab-agents while the
+"""wazlabd with Wazuh agents. Simulated agents (tests/agent-sim) enroll on
+the enrollment port at the same time and speak the native protocol on the
+event port: TCP, and UDP for a tenth of the events. Every event must be
+stored under the agent's id. A key added with wazlab-agents while the
 daemon runs is picked up without a restart.
 
 WL_AGENTS_SCALE="AGENTS EVENTS" changes the scale (default "200 50")."""
