@@ -36,3 +36,15 @@ TESTS += tests/daemon-agents.py
 EXTRA_DIST += tests/daemon-agents.py
 tests/daemon-agents.log: wazlabd$(EXEEXT) tests/agent-sim$(EXEEXT) \
 	tools/wazlab-agents$(EXEEXT)
+
+# libFuzzer target for the agent protocol parsers (./configure CC=clang
+# --enable-fuzzing --enable-asan CFLAGS=-fsanitize=fuzzer-no-link).
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz-agent
+tests_fuzz_agent_SOURCES = tests/fuzz-agent.c
+tests_fuzz_agent_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_agent_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_agent_LDADD = $(WL_LIBS)
+else
+EXTRA_DIST += tests/fuzz-agent.c
+endif
