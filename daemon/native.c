@@ -335,6 +335,15 @@ static int update_state(struct wl_native *n, struct wl_native_peer *peer,
 
     if (!s)
         return WL_ENOMEM;
+    /* Any TCP message of an agent bound to another open connection that
+     * was active recently is refused; an idle one is taken over. */
+    if (peer->connection_id && s->connection_id &&
+        s->connection_id != peer->connection_id) {
+        if (now - s->last_seen < WL_NATIVE_OVERTAKE_SECONDS)
+            return WL_SECURE_EINUSE;
+        res->overtaken_connection = s->connection_id;
+        s->connection_id = 0;
+    }
     if (n->verify_counters) {
         if (wl_secure_check_counter(&s->counter, plain) < 0)
             return WL_SECURE_EREPLAY;
@@ -342,12 +351,7 @@ static int update_state(struct wl_native *n, struct wl_native_peer *peer,
         s->counter.global = plain->global;
         s->counter.local = plain->local;
     }
-    if (peer->connection_id && bind && s->connection_id &&
-        s->connection_id != peer->connection_id) {
-        if (now - s->last_seen < WL_NATIVE_OVERTAKE_SECONDS)
-            return WL_SECURE_EINUSE;
-        res->overtaken_connection = s->connection_id;
-    }
+    /* Like remoted, the connection is bound by control messages only. */
     if (peer->connection_id && bind)
         s->connection_id = peer->connection_id;
     s->method = h->method;

@@ -280,6 +280,13 @@ static void check_rejections(struct wl_native *n)
     r = feed(n, &p2, "real-aes-startup", &res);
     is_int(r, WL_SECURE_EINUSE, "key in use: second connection rejected");
     wl_native_result_clear(&res);
+    r = feed(n, &p2, "real-aes-agent-started", &res);
+    is_int(r, WL_SECURE_EINUSE, "key in use: event on second rejected");
+    is_int(res.close, 1, "key in use: second connection closed");
+    wl_native_result_clear(&res);
+    r = feed(n, &p1, "real-aes-agent-started", &res);
+    is_int(r, 0, "key in use: event on first accepted");
+    wl_native_result_clear(&res);
     wl_native_peer_closed(n, &p1);
     memset(p2.agent_id, 0, sizeof(p2.agent_id));
     r = feed(n, &p2, "real-aes-startup", &res);
