@@ -141,7 +141,7 @@ static const struct option config_options[] = {
     {"database/path", OPT_STRING, 0, 0, "wazlab.db", NULL, FIELD(db_path),
      "SQLite file; relative to the data directory"},
     {"database/batch_size", OPT_INT, 1, 100000, "1024", NULL,
-     FIELD(db_batch_size), "most rows per transaction"},
+     FIELD(db_batch_size), "maximum rows per transaction"},
     {"database/flush_interval_ms", OPT_INT, 1, 60000, "200", NULL,
      FIELD(db_flush_interval_ms), "commit at least this often (ms)"},
     {"database/queue_size", OPT_INT, 1, 1048576, "8192", NULL,
