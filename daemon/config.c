@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -429,7 +430,7 @@ int wl_config_is_set(const struct wl_config *cfg, const char *path)
 
     if (opt == NULL)
         return -1;
-    return cfg->set[opt - config_options] ? 1 : 0;
+    return cfg->set_line[opt - config_options] != 0 ? 1 : 0;
 }
 
 /* Returns the element's text with surrounding whitespace removed. */
@@ -490,7 +491,7 @@ static void apply_value(struct load_context *ctx, const struct option *opt,
                   shown, expected);
         return;
     }
-    ctx->cfg->set[opt - config_options] = 1;
+    ctx->cfg->set_line[opt - config_options] = line > 0 ? line : 1;
 }
 
 /* Reads the attributes of a leaf element at path. */
@@ -794,6 +795,44 @@ int wl_config_load(struct wl_config *cfg, const char *path, char *err,
         cfg->file = copy;
     }
     return r;
+}
+
+/* Adds an error about a file named by the option at path. */
+static void check_file(struct load_context *ctx, const char *path)
+{
+    const struct option *opt = find_option(path);
+    const char *file = *(char *const *)field_of(ctx->cfg, opt);
+    char shown[64];
+
+    if (file == NULL || access(file, R_OK) == 0)
+        return;
+    format_path(shown, sizeof(shown), path);
+    add_error(ctx, ctx->cfg->set_line[opt - config_options],
+              "%s: cannot read %s: %s", shown, file, strerror(errno));
+}
+
+int wl_config_check(const struct wl_config *cfg, char *err, size_t err_size)
+{
+    struct load_context ctx = {(struct wl_config *)cfg,
+                               cfg->file ? cfg->file : "(built-in defaults)",
+                               err, err_size, 0, 0};
+
+    if (err_size > 0)
+        err[0] = '\0';
+    if ((cfg->remote_ssl_cert == NULL) != (cfg->remote_ssl_key == NULL)) {
+        const char *given = cfg->remote_ssl_cert ? "remote/ssl_cert"
+                                                 : "remote/ssl_key";
+        const struct option *opt = find_option(given);
+
+        add_error(&ctx, cfg->set_line[opt - config_options],
+                  "<remote><ssl_cert> and <remote><ssl_key> must be set "
+                  "together; only <%s> is set",
+                  strchr(given, '/') + 1);
+    }
+    check_file(&ctx, "remote/ssl_ca");
+    check_file(&ctx, "remote/ssl_cert");
+    check_file(&ctx, "remote/ssl_key");
+    return ctx.errors ? WL_EINVAL : 0;
 }
 
 static void print_escaped(FILE *out, const char *text)

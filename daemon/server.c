@@ -328,9 +328,11 @@ static void set_identity(struct conn *c, const struct wl_event_parts *parts,
     }
     if (!c->identified) {
         c->identified = 1;
-        snprintf(c->agent_id, sizeof(c->agent_id), "%s", msg->agent_id);
-        snprintf(c->agent_name, sizeof(c->agent_name), "%s",
-                 msg->agent_name);
+        /* Kept for log lines: a frame's prefix may hold any bytes. */
+        wl_log_sanitize(c->agent_id, sizeof(c->agent_id), msg->agent_id,
+                        strlen(msg->agent_id));
+        wl_log_sanitize(c->agent_name, sizeof(c->agent_name),
+                        msg->agent_name, strlen(msg->agent_name));
         wl_log_info("connection %llu from %s:%d: first event from agent %s "
                     "(%s)",
                     c->id, c->peer_ip, c->peer_port, c->agent_id,
