@@ -482,6 +482,8 @@ static void tls_read_frames(struct conn *c)
         r = wl_frame_reader_commit(&c->reader, (size_t)n);
         if (r == WL_EAGAIN)
             continue;
+        if (r == WL_ENOMEM)
+            wl_fatal_nomem("frame buffer");
         if (r == WL_ERANGE) {
             char reason[96];
             uint32_t length = c->reader.bad_length;

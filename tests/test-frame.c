@@ -147,12 +147,21 @@ static void test_space_limits_reads(void)
     size_t room;
 
     wl_frame_reader_init(&r);
+    ok(r.body == NULL, "reader holds no body buffer before a frame");
     wl_frame_reader_space(&r, &buf, &room);
     is_int(room, 4, "reader asks for the 4-byte header first");
     memcpy(buf, "\x05\x00\x00\x00", 4);
     is_int(wl_frame_reader_commit(&r, 4), WL_EAGAIN, "header committed");
     wl_frame_reader_space(&r, &buf, &room);
     is_int(room, 5, "reader asks for exactly the body length");
+    is_int(r.body_capacity, 5, "body buffer sized to the frame");
+    memcpy(buf, "1:a:b", 5);
+    is_int(wl_frame_reader_commit(&r, 5), 0, "small frame complete");
+    wl_frame_reader_frame(&r, &room);
+    wl_frame_reader_space(&r, &buf, &room);
+    memcpy(buf, "\x00\x01\x00\x00", 4);
+    wl_frame_reader_commit(&r, 4);
+    is_int(r.body_capacity, 256, "body buffer grows for a larger frame");
     wl_frame_reader_free(&r);
 }
 
