@@ -10,6 +10,7 @@
 
 #include "daemon/config.h"
 #include "daemon/error.h"
+#include "daemon/log.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1022,6 +1023,39 @@ void wl_config_print(const struct wl_config *cfg, FILE *out)
     }
     move_to_block(out, open_path, open_depth, "", 0);
     fprintf(out, "</ossec_config>\n");
+}
+
+void wl_config_log_settings(const struct wl_config *cfg)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const struct option *opt = &config_options[i];
+        char shown[128];
+        char *value = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (cfg->set_line[i] == 0)
+            continue;
+        f = open_memstream(&value, &len);
+        if (f == NULL)
+            return;
+        if (opt->type == OPT_LIST) {
+            const struct wl_config_list *list = const_field_of(cfg, opt);
+
+            for (size_t j = 0; j < list->count; j++)
+                fprintf(f, "%s%s", j ? ", " : "", list->items[j]);
+        } else if ((opt->type == OPT_STRING || opt->type == OPT_ADDRESS) &&
+                   *(char *const *)const_field_of(cfg, opt) == NULL) {
+            fputs("(none)", f);
+        } else {
+            print_scalar(f, cfg, opt);
+        }
+        fclose(f);
+        format_path(shown, sizeof(shown), opt->path);
+        wl_log_info("setting %s = %s (line %ld)", shown, value ? value : "",
+                    cfg->set_line[i]);
+        free(value);
+    }
 }
 
 static const char *type_name(const struct option *opt)

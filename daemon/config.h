@@ -132,6 +132,9 @@ int wl_config_check(const struct wl_config *cfg, char *err, size_t err_size);
 /* Writes the effective configuration, defaults included, as XML. */
 void wl_config_print(const struct wl_config *cfg, FILE *out);
 
+/* Logs each option the file set, with its value and line, at INFO. */
+void wl_config_log_settings(const struct wl_config *cfg);
+
 /* Writes the option table (path, type, range, default, help) as text. */
 void wl_config_print_table(FILE *out);
 

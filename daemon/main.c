@@ -431,6 +431,7 @@ static int run_daemon(const struct cli *cli, struct daemon_state *st)
                 PACKAGE_VERSION,
                 st->cfg.file ? st->cfg.file : "(built-in defaults)",
                 st->data_dir);
+    wl_config_log_settings(&st->cfg);
     r = start_all(st);
     if (r != 0) {
         stop_all(st, 0);
