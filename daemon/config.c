@@ -10,6 +10,7 @@
 
 #include "daemon/config.h"
 #include "daemon/error.h"
+#include "daemon/log.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -143,7 +145,7 @@ static const struct option config_options[] = {
     {"database/path", OPT_STRING, 0, 0, "wazlab.db", NULL, FIELD(db_path),
      "SQLite file; relative to the data directory"},
     {"database/batch_size", OPT_INT, 1, 100000, "1024", NULL,
-     FIELD(db_batch_size), "most rows per transaction"},
+     FIELD(db_batch_size), "maximum rows per transaction"},
     {"database/flush_interval_ms", OPT_INT, 1, 60000, "200", NULL,
      FIELD(db_flush_interval_ms), "commit at least this often (ms)"},
     {"database/queue_size", OPT_INT, 1, 1048576, "8192", NULL,
@@ -431,7 +433,7 @@ int wl_config_is_set(const struct wl_config *cfg, const char *path)
 
     if (opt == NULL)
         return -1;
-    return cfg->set[opt - config_options] ? 1 : 0;
+    return cfg->set_line[opt - config_options] != 0 ? 1 : 0;
 }
 
 /* Returns the element's text with surrounding whitespace removed. */
@@ -492,7 +494,7 @@ static void apply_value(struct load_context *ctx, const struct option *opt,
                   shown, expected);
         return;
     }
-    ctx->cfg->set[opt - config_options] = 1;
+    ctx->cfg->set_line[opt - config_options] = line > 0 ? line : 1;
 }
 
 /* Reads the attributes of a leaf element at path. */
@@ -798,6 +800,44 @@ int wl_config_load(struct wl_config *cfg, const char *path, char *err,
     return r;
 }
 
+/* Adds an error about a file named by the option at path. */
+static void check_file(struct load_context *ctx, const char *path)
+{
+    const struct option *opt = find_option(path);
+    const char *file = *(char *const *)field_of(ctx->cfg, opt);
+    char shown[64];
+
+    if (file == NULL || access(file, R_OK) == 0)
+        return;
+    format_path(shown, sizeof(shown), path);
+    add_error(ctx, ctx->cfg->set_line[opt - config_options],
+              "%s: cannot read %s: %s", shown, file, strerror(errno));
+}
+
+int wl_config_check(const struct wl_config *cfg, char *err, size_t err_size)
+{
+    struct load_context ctx = {(struct wl_config *)cfg,
+                               cfg->file ? cfg->file : "(built-in defaults)",
+                               err, err_size, 0, 0};
+
+    if (err_size > 0)
+        err[0] = '\0';
+    if ((cfg->remote_ssl_cert == NULL) != (cfg->remote_ssl_key == NULL)) {
+        const char *given = cfg->remote_ssl_cert ? "remote/ssl_cert"
+                                                 : "remote/ssl_key";
+        const struct option *opt = find_option(given);
+
+        add_error(&ctx, cfg->set_line[opt - config_options],
+                  "<remote><ssl_cert> and <remote><ssl_key> must be set "
+                  "together; only <%s> is set",
+                  strchr(given, '/') + 1);
+    }
+    check_file(&ctx, "remote/ssl_ca");
+    check_file(&ctx, "remote/ssl_cert");
+    check_file(&ctx, "remote/ssl_key");
+    return ctx.errors ? WL_EINVAL : 0;
+}
+
 static void print_escaped(FILE *out, const char *text)
 {
     for (const char *p = text; *p != '\0'; p++) {
@@ -985,6 +1025,39 @@ void wl_config_print(const struct wl_config *cfg, FILE *out)
     }
     move_to_block(out, open_path, open_depth, "", 0);
     fprintf(out, "</ossec_config>\n");
+}
+
+void wl_config_log_settings(const struct wl_config *cfg)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const struct option *opt = &config_options[i];
+        char shown[128];
+        char *value = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (cfg->set_line[i] == 0)
+            continue;
+        f = open_memstream(&value, &len);
+        if (f == NULL)
+            return;
+        if (opt->type == OPT_LIST) {
+            const struct wl_config_list *list = const_field_of(cfg, opt);
+
+            for (size_t j = 0; j < list->count; j++)
+                fprintf(f, "%s%s", j ? ", " : "", list->items[j]);
+        } else if ((opt->type == OPT_STRING || opt->type == OPT_ADDRESS) &&
+                   *(char *const *)const_field_of(cfg, opt) == NULL) {
+            fputs("(none)", f);
+        } else {
+            print_scalar(f, cfg, opt);
+        }
+        fclose(f);
+        format_path(shown, sizeof(shown), opt->path);
+        wl_log_info("setting %s = %s (line %ld)", shown, value ? value : "",
+                    cfg->set_line[i]);
+        free(value);
+    }
 }
 
 static const char *type_name(const struct option *opt)

@@ -86,7 +86,8 @@ struct wl_config {
     int db_queue_size;       /* records waiting for the writer */
 
     char *file; /* the file read last; NULL when only defaults apply */
-    unsigned char set[WL_CONFIG_MAX_OPTIONS]; /* set[i]: option i in file */
+    /* Line of the file that set option i last; 0 when it has its default. */
+    long set_line[WL_CONFIG_MAX_OPTIONS];
 };
 
 /*
@@ -121,8 +122,18 @@ int wl_config_load_memory(struct wl_config *cfg, const char *name,
  */
 int wl_config_is_set(const struct wl_config *cfg, const char *path);
 
+/*
+ * Checks what the XML alone cannot: <remote><ssl_cert> and <ssl_key> are
+ * set together, and the certificate, key and CA files can be read.
+ * Returns 0, or WL_EINVAL with "FILE:LINE: ..." lines in err.
+ */
+int wl_config_check(const struct wl_config *cfg, char *err, size_t err_size);
+
 /* Writes the effective configuration, defaults included, as XML. */
 void wl_config_print(const struct wl_config *cfg, FILE *out);
+
+/* Logs each option the file set, with its value and line, at INFO. */
+void wl_config_log_settings(const struct wl_config *cfg);
 
 /* Writes the option table (path, type, range, default, help) as text. */
 void wl_config_print_table(FILE *out);

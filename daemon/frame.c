@@ -9,14 +9,14 @@
 int wl_frame_reader_init(struct wl_frame_reader *r)
 {
     memset(r, 0, sizeof(*r));
-    r->body = malloc(WL_FRAME_MAX);
-    return r->body ? 0 : WL_ENOMEM;
+    return 0;
 }
 
 void wl_frame_reader_free(struct wl_frame_reader *r)
 {
     free(r->body);
     r->body = NULL;
+    r->body_capacity = 0;
 }
 
 void wl_frame_reader_space(struct wl_frame_reader *r, unsigned char **buf,
@@ -45,6 +45,14 @@ int wl_frame_reader_commit(struct wl_frame_reader *r, size_t n)
         if (length == 0 || length > WL_FRAME_MAX) {
             r->bad_length = length;
             return WL_ERANGE;
+        }
+        if (length > r->body_capacity) {
+            unsigned char *body = realloc(r->body, length);
+
+            if (body == NULL)
+                return WL_ENOMEM;
+            r->body = body;
+            r->body_capacity = length;
         }
         r->body_len = length;
         r->body_used = 0;

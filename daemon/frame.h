@@ -6,7 +6,8 @@
  * bytes. A caller asks where the next bytes go and how many it may read
  * (wl_frame_reader_space), reads at most that many, then commits them.
  * The length prefix is checked (1 to WL_FRAME_MAX) before any body byte
- * is read, so the buffer never grows past WL_FRAME_MAX.
+ * is read. The body buffer grows to the largest valid length seen, so it
+ * never exceeds WL_FRAME_MAX and costs nothing before the first frame.
  */
 #ifndef WL_FRAME_H
 #define WL_FRAME_H
@@ -22,13 +23,14 @@
 struct wl_frame_reader {
     unsigned char header[WL_FRAME_HEADER];
     size_t header_used;
-    unsigned char *body; /* WL_FRAME_MAX bytes, allocated at init */
+    unsigned char *body; /* body_capacity bytes, NULL before a frame */
+    size_t body_capacity;
     size_t body_len;     /* length from the header; 0 while reading it */
     size_t body_used;
     uint32_t bad_length; /* the rejected length after WL_ERANGE */
 };
 
-/* Returns 0 or WL_ENOMEM. Free with wl_frame_reader_free(). */
+/* Returns 0. Free with wl_frame_reader_free(). */
 int wl_frame_reader_init(struct wl_frame_reader *r);
 void wl_frame_reader_free(struct wl_frame_reader *r);
 
@@ -43,9 +45,9 @@ void wl_frame_reader_space(struct wl_frame_reader *r, unsigned char **buf,
  * Records that n bytes (at most the length from wl_frame_reader_space)
  * were written. Returns WL_EAGAIN when the frame is still incomplete, 0
  * when a frame is complete (read it with wl_frame_reader_frame, which
- * stays valid until the next commit), or WL_ERANGE when the header holds
- * 0 or a length over WL_FRAME_MAX; the reader must not be used after
- * WL_ERANGE.
+ * stays valid until the next commit), WL_ERANGE when the header holds
+ * 0 or a length over WL_FRAME_MAX, or WL_ENOMEM when the body buffer
+ * cannot grow. The reader must not be used after WL_ERANGE or WL_ENOMEM.
  */
 int wl_frame_reader_commit(struct wl_frame_reader *r, size_t n);
 
@@ -59,7 +61,8 @@ size_t wl_frame_reader_pending(const struct wl_frame_reader *r);
 /*
  * Feeds len bytes through the reader, calling on_frame for each complete
  * frame; a non-zero return from on_frame stops and is returned. Returns 0
- * when every byte was taken (an incomplete frame may remain) or WL_ERANGE.
+ * when every byte was taken (an incomplete frame may remain), WL_ERANGE
+ * or WL_ENOMEM.
  */
 int wl_frame_reader_feed(struct wl_frame_reader *r, const void *data,
                          size_t len,

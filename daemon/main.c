@@ -148,6 +148,8 @@ static int load_config(const struct cli *cli, struct wl_config *cfg)
         path = DEFAULT_CONFIG;
     }
     r = wl_config_load(cfg, path, err, sizeof(err));
+    if (r == 0)
+        r = wl_config_check(cfg, err, sizeof(err));
     if (r != 0) {
         fprintf(stderr, "%s\n", err);
         fprintf(stderr, "wazlabd: configuration %s is invalid\n", path);
@@ -198,7 +200,7 @@ static int prepare_data_dir(const struct cli *cli, struct daemon_state *st)
 }
 
 /*
- * Detaches from the terminal. The parent waits on a pipe until the
+ * Detaches from the terminal (fork, setsid, fork). The parent waits on a pipe until the
  * daemon reports "ready" (exit 0) or dies during startup (exit 1), so a
  * start script gets startup errors as the exit status.
  */
@@ -232,8 +234,8 @@ static int daemonize(struct daemon_state *st, const char *log_path)
         _exit(1);
     if (pid > 0)
         _exit(0);
-    if (chdir("/") != 0)
-        _exit(1);
+    /* The working directory stays, so that relative paths in the
+     * configuration mean the same with and without -f. */
     null_fd = open("/dev/null", O_RDWR);
     if (null_fd >= 0) {
         dup2(null_fd, STDIN_FILENO);
@@ -444,6 +446,7 @@ static int run_daemon(const struct cli *cli, struct daemon_state *st)
                 PACKAGE_VERSION,
                 st->cfg.file ? st->cfg.file : "(built-in defaults)",
                 st->data_dir);
+    wl_config_log_settings(&st->cfg);
     r = start_all(st);
     if (r != 0) {
         stop_all(st, 0);

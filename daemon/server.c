@@ -45,6 +45,7 @@ struct conn {
     unsigned long long id;
     char peer_ip[64];
     int peer_port;
+    char peer[80]; /* "ip:port", "[ip]:port" for IPv6, for log lines */
     enum conn_state state;
     int reading;
     uint64_t accepted_at; /* uv_now() at accept, in milliseconds */
@@ -97,8 +98,7 @@ struct wl_server {
     int stopping;
     unsigned long long next_id;
     struct wl_server_stats stats;
-    char address[64];
-    int port;
+    char listen_name[80]; /* "address:port" for log lines */
     char read_buffer[65536];
     char location[WL_FRAME_MAX + 1];
 };
@@ -164,8 +164,8 @@ static void on_write(uv_write_t *req, int status)
     free(w);
     if (status < 0 && status != UV_ECANCELED && c->state != CONN_CLOSING) {
         wl_log_limited(WL_LOG_INFO, "conn-write",
-                       "connection %llu from %s:%d: write failed: %s", c->id,
-                       c->peer_ip, c->peer_port, uv_strerror(status));
+                       "connection %llu from %s: write failed: %s", c->id,
+                       c->peer, uv_strerror(status));
         conn_close(c, WL_LOG_DEBUG, "write failed");
     }
 }
@@ -217,9 +217,9 @@ static void conn_close(struct conn *c, enum wl_log_level level,
     c->reading = 0;
     if (wl_log_threshold >= (int)level)
         wl_log_write(level,
-                     "connection %llu from %s:%d (agent %s %s) closed: %s; "
+                     "connection %llu from %s (agent %s %s) closed: %s; "
                      "%lu frames%s",
-                     c->id, c->peer_ip, c->peer_port,
+                     c->id, c->peer,
                      c->identified ? c->agent_id : "-",
                      c->identified ? c->agent_name : "-", reason, c->frames,
                      partial ? ", an incomplete frame discarded" : "");
@@ -246,9 +246,9 @@ static void conn_reject(struct conn *c, const char *key, const char *reason,
     wl_log_sanitize(text, sizeof(text), sample,
                     sample_len < SAMPLE_BYTES ? sample_len : SAMPLE_BYTES);
     wl_log_limited(WL_LOG_WARN, key,
-                   "connection %llu from %s:%d (agent %s): %s; first bytes "
+                   "connection %llu from %s (agent %s): %s; first bytes "
                    "\"%s\"",
-                   c->id, c->peer_ip, c->peer_port,
+                   c->id, c->peer,
                    c->identified ? c->agent_id : "-", reason, text);
     snprintf(line, sizeof(line), "rejected input: %s", reason);
     conn_close(c, WL_LOG_DEBUG, line);
@@ -345,12 +345,14 @@ static void set_identity(struct conn *c, const struct wl_event_parts *parts,
     }
     if (!c->identified) {
         c->identified = 1;
-        snprintf(c->agent_id, sizeof(c->agent_id), "%s", msg->agent_id);
-        snprintf(c->agent_name, sizeof(c->agent_name), "%s",
-                 msg->agent_name);
-        wl_log_info("connection %llu from %s:%d: first event from agent %s "
+        /* Kept for log lines: a frame's prefix may hold any bytes. */
+        wl_log_sanitize(c->agent_id, sizeof(c->agent_id), msg->agent_id,
+                        strlen(msg->agent_id));
+        wl_log_sanitize(c->agent_name, sizeof(c->agent_name),
+                        msg->agent_name, strlen(msg->agent_name));
+        wl_log_info("connection %llu from %s: first event from agent %s "
                     "(%s)",
-                    c->id, c->peer_ip, c->peer_port, c->agent_id,
+                    c->id, c->peer, c->agent_id,
                     c->agent_name);
     }
 }
@@ -400,17 +402,16 @@ static int identify_peer(struct conn *c)
                  r == WL_EINVAL ? name : "");
         c->srv->stats.rejected++;
         wl_log_limited(WL_LOG_WARN, "tls-no-name",
-                       "connection %llu from %s:%d: %s", c->id, c->peer_ip,
-                       c->peer_port, reason);
+                       "connection %llu from %s: %s", c->id, c->peer, reason);
         conn_close(c, WL_LOG_DEBUG, reason);
         return WL_EAUTH;
     }
     r = wl_agentids_lookup(c->srv->agent_ids, name, c->agent_id,
                            sizeof(c->agent_id));
     if (r < 0) {
-        wl_log_error("connection %llu from %s:%d: cannot give agent %s an "
+        wl_log_error("connection %llu from %s: cannot give agent %s an "
                      "id: %s",
-                     c->id, c->peer_ip, c->peer_port, name, wl_strerror(r));
+                     c->id, c->peer, name, wl_strerror(r));
         conn_close(c, WL_LOG_DEBUG, "no agent id");
         return r;
     }
@@ -433,8 +434,8 @@ static void tls_failure(struct conn *c, const char *what, int ssl_error)
     snprintf(reason, sizeof(reason), "%s: %s", what, text);
     c->srv->stats.rejected++;
     wl_log_limited(WL_LOG_WARN, "tls-failure",
-                   "connection %llu from %s:%d (agent %s): %s", c->id,
-                   c->peer_ip, c->peer_port,
+                   "connection %llu from %s (agent %s): %s", c->id,
+                   c->peer,
                    c->identified ? c->agent_id : "-", reason);
     conn_close(c, WL_LOG_DEBUG, reason);
 }
@@ -460,13 +461,13 @@ static int tls_handshake(struct conn *c)
     if (c->srv->mutual_tls && identify_peer(c) != 0)
         return -1;
     if (c->srv->mutual_tls)
-        wl_log_info("connection %llu from %s:%d: %s established, agent %s "
+        wl_log_info("connection %llu from %s: %s established, agent %s "
                     "(%s)",
-                    c->id, c->peer_ip, c->peer_port, SSL_get_version(c->ssl),
+                    c->id, c->peer, SSL_get_version(c->ssl),
                     c->agent_id, c->agent_name);
     else
-        wl_log_info("connection %llu from %s:%d: %s established (lab mode)",
-                    c->id, c->peer_ip, c->peer_port,
+        wl_log_info("connection %llu from %s: %s established (lab mode)",
+                    c->id, c->peer,
                     SSL_get_version(c->ssl));
     return 1;
 }
@@ -498,6 +499,8 @@ static void tls_read_frames(struct conn *c)
         r = wl_frame_reader_commit(&c->reader, (size_t)n);
         if (r == WL_EAGAIN)
             continue;
+        if (r == WL_ENOMEM)
+            wl_fatal_nomem("frame buffer");
         if (r == WL_ERANGE) {
             char reason[96];
             uint32_t length = c->reader.bad_length;
@@ -661,9 +664,9 @@ static void classify_input(struct conn *c, const char *data, size_t len)
         return;
     case WL_PROTO_TLS:
         if (tls_start(c) != 0) {
-            wl_log_error("connection %llu from %s:%d: out of memory for "
+            wl_log_error("connection %llu from %s: out of memory for "
                          "TLS",
-                         c->id, c->peer_ip, c->peer_port);
+                         c->id, c->peer);
             conn_close(c, WL_LOG_DEBUG, "out of memory");
             return;
         }
@@ -727,6 +730,7 @@ static void describe_peer(struct conn *c)
     int len = sizeof(addr);
 
     snprintf(c->peer_ip, sizeof(c->peer_ip), "unknown");
+    snprintf(c->peer, sizeof(c->peer), "unknown");
     if (uv_tcp_getpeername(&c->handle, (struct sockaddr *)&addr, &len) != 0)
         return;
     if (addr.ss_family == AF_INET) {
@@ -740,6 +744,9 @@ static void describe_peer(struct conn *c)
         uv_ip6_name(in6, c->peer_ip, sizeof(c->peer_ip));
         c->peer_port = ntohs(in6->sin6_port);
     }
+    snprintf(c->peer, sizeof(c->peer),
+             strchr(c->peer_ip, ':') ? "[%s]:%d" : "%s:%d", c->peer_ip,
+             c->peer_port);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -773,8 +780,7 @@ static void on_connection(uv_stream_t *listener, int status)
     srv->stats.connections++;
     describe_peer(c);
     uv_tcp_nodelay(&c->handle, 1);
-    wl_log_info("connection %llu from %s:%d accepted", c->id, c->peer_ip,
-                c->peer_port);
+    wl_log_info("connection %llu from %s accepted", c->id, c->peer);
     if (!srv->paused)
         start_reading(c);
 }
@@ -798,9 +804,9 @@ static void on_sweep(uv_timer_t *timer)
             continue;
         srv->stats.rejected++;
         wl_log_limited(WL_LOG_WARN, "handshake-timeout",
-                       "connection %llu from %s:%d: TLS handshake timed out "
+                       "connection %llu from %s: TLS handshake timed out "
                        "after %ld ms",
-                       c->id, c->peer_ip, c->peer_port,
+                       c->id, c->peer,
                        srv->handshake_timeout_ms);
         conn_close(c, WL_LOG_DEBUG, "TLS handshake timed out");
     }
@@ -884,6 +890,7 @@ static int listen_on(struct wl_server *srv, const struct wl_server_options *opt,
                      char *err, size_t err_size)
 {
     struct sockaddr_storage addr;
+    const char *where = srv->listen_name;
     int r;
 
     if (strchr(opt->address, ':') != NULL)
@@ -905,12 +912,12 @@ static int listen_on(struct wl_server *srv, const struct wl_server_options *opt,
     if (r != 0) {
         if (r == UV_EADDRINUSE)
             snprintf(err, err_size,
-                     "cannot listen on %s:%d: address already in use "
+                     "cannot listen on %s: address already in use "
                      "(EADDRINUSE); is another wazlabd running?",
-                     opt->address, opt->port);
+                     where);
         else
-            snprintf(err, err_size, "cannot listen on %s:%d: %s",
-                     opt->address, opt->port, uv_strerror(r));
+            snprintf(err, err_size, "cannot listen on %s: %s", where,
+                     uv_strerror(r));
         return r == UV_EADDRINUSE ? WL_EBUSY : WL_EIO;
     }
     return 0;
@@ -958,8 +965,9 @@ int wl_server_new(const struct wl_server_options *opt,
     srv->tls = opt->tls;
     srv->mutual_tls = opt->mutual_tls;
     srv->agent_ids = opt->agent_ids;
-    snprintf(srv->address, sizeof(srv->address), "%s", opt->address);
-    srv->port = opt->port;
+    snprintf(srv->listen_name, sizeof(srv->listen_name),
+             strchr(opt->address, ':') ? "[%s]:%d" : "%s:%d", opt->address,
+             opt->port);
     uv_async_init(&srv->loop, &srv->wake, on_wake);
     srv->wake.data = srv;
     /* The wake handle lives until wl_server_free, without keeping
@@ -982,7 +990,7 @@ int wl_server_new(const struct wl_server_options *opt,
         wl_server_free(srv);
         return r;
     }
-    wl_log_info("listening on %s:%d (TLS, %s%s)", opt->address, opt->port,
+    wl_log_info("listening on %s (TLS, %s%s)", srv->listen_name,
                 opt->mutual_tls ? "client certificates required"
                                 : "lab mode: no client certificates",
                 opt->native ? "; Wazuh agent protocol too" : "");

@@ -34,9 +34,9 @@ int wl_tls_server_new(const struct wl_tls_options *opt, SSL_CTX **out,
 
 /*
  * Copies the common name of the peer's verified certificate into name.
- * Returns 0, WL_ENOENT when there is no certificate or no CN, or
- * WL_EINVAL when the CN is not a valid agent name (1 to 127 bytes of
- * letters, digits, '-', '_' and '.', as Wazuh's agent names).
+ * Returns 0, WL_ENOENT when there is no verified certificate or no CN,
+ * or WL_EINVAL when the CN is not a valid agent name (1 to 127 letters,
+ * digits, '-', '_' and '.'); name then holds the CN sanitised for a log.
  */
 int wl_tls_peer_name(SSL *ssl, char *name, size_t size);
 

@@ -60,6 +60,14 @@ def test_check(tap, work):
     tap.ok(status != 0 and "%s:3: invalid value \"99999\" for "
            "<remote><port>" % bad in err, "-t rejects a bad value", err)
 
+    bad = write(os.path.join(work, "ca.conf"),
+                "<ossec_config>\n<remote>\n"
+                "<ssl_ca>/nonexistent/ca.pem</ssl_ca>\n</remote>\n"
+                "</ossec_config>\n")
+    status, out, err = run("-t", "-c", bad)
+    tap.ok(status != 0 and "%s:3: <remote><ssl_ca>: cannot read "
+           "/nonexistent/ca.pem" % bad in err, "-t checks the CA file", err)
+
     status, out, err = run("-t", "-c", os.path.join(work, "missing.conf"))
     tap.ok(status != 0 and "missing.conf" in err, "-t names a missing file",
            err)

@@ -194,6 +194,33 @@ static void test_empty_and_missing(void)
     wl_config_free(&cfg);
 }
 
+static void test_check(void)
+{
+    struct wl_config cfg;
+    char err[1024] = "";
+    int r;
+
+    wl_config_init(&cfg);
+    is_int(wl_config_check(&cfg, err, sizeof(err)), 0, "check: defaults");
+    load(&cfg,
+         "<ossec_config>\n<remote>\n"
+         "<ssl_cert>/nonexistent/cert.pem</ssl_cert>\n"
+         "<ssl_ca>/nonexistent/ca.pem</ssl_ca>\n"
+         "</remote>\n</ossec_config>\n",
+         err, sizeof(err));
+    r = wl_config_check(&cfg, err, sizeof(err));
+    is_int(r, WL_EINVAL, "check: fails");
+    if (!ok(strstr(err, "(built-in defaults):3: <remote><ssl_cert> and "
+                        "<remote><ssl_key> must be set together") != NULL,
+            "check: certificate without key names the line"))
+        tap_diag("%s", err);
+    if (!ok(strstr(err, ":4: <remote><ssl_ca>: cannot read "
+                        "/nonexistent/ca.pem") != NULL,
+            "check: unreadable CA names file and line"))
+        tap_diag("%s", err);
+    wl_config_free(&cfg);
+}
+
 /* Prints cfg into a malloc'd string. */
 static char *print_to_string(const struct wl_config *cfg)
 {
@@ -243,6 +270,7 @@ int main(void)
     test_good_file();
     test_errors();
     test_empty_and_missing();
+    test_check();
     test_print_round_trip();
     return tap_done();
 }

@@ -147,12 +147,21 @@ static void test_space_limits_reads(void)
     size_t room;
 
     wl_frame_reader_init(&r);
+    ok(r.body == NULL, "reader holds no body buffer before a frame");
     wl_frame_reader_space(&r, &buf, &room);
     is_int(room, 4, "reader asks for the 4-byte header first");
     memcpy(buf, "\x05\x00\x00\x00", 4);
     is_int(wl_frame_reader_commit(&r, 4), WL_EAGAIN, "header committed");
     wl_frame_reader_space(&r, &buf, &room);
     is_int(room, 5, "reader asks for exactly the body length");
+    is_int(r.body_capacity, 5, "body buffer sized to the frame");
+    memcpy(buf, "1:a:b", 5);
+    is_int(wl_frame_reader_commit(&r, 5), 0, "small frame complete");
+    wl_frame_reader_frame(&r, &room);
+    wl_frame_reader_space(&r, &buf, &room);
+    memcpy(buf, "\x00\x01\x00\x00", 4);
+    wl_frame_reader_commit(&r, 4);
+    is_int(r.body_capacity, 256, "body buffer grows for a larger frame");
     wl_frame_reader_free(&r);
 }
 
@@ -211,6 +220,52 @@ static void test_parse(void)
            "parse rejects one byte");
 }
 
+static int count_frame(void *arg, const unsigned char *frame, size_t len)
+{
+    char loc[64];
+    struct wl_event_parts p;
+
+    (*(int *)arg)++;
+    wl_event_parse(frame, len, loc, sizeof(loc), &p, NULL);
+    return 0;
+}
+
+/* Random bytes through the reader and parser: no crash, bounded frames. */
+static void test_random_input(void)
+{
+    unsigned int seed = 12345;
+    int failures = 0;
+    int frames = 0;
+
+    for (int round = 0; round < 2000; round++) {
+        struct wl_frame_reader r;
+        unsigned char buf[512];
+        size_t len;
+        int rc;
+
+        seed = seed * 1103515245u + 12345u;
+        len = seed % sizeof(buf);
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[i] = (unsigned char)(seed >> 16);
+        }
+        /* Small lengths often, so that some frames complete. */
+        if (len >= 4 && round % 2 == 0) {
+            buf[0] = (unsigned char)(seed % 64 + 1);
+            buf[1] = buf[2] = buf[3] = 0;
+        }
+        wl_frame_reader_init(&r);
+        rc = wl_frame_reader_feed(&r, buf, len, count_frame, &frames);
+        if (rc != 0 && rc != WL_ERANGE)
+            failures++;
+        if (r.body_capacity > WL_FRAME_MAX)
+            failures++;
+        wl_frame_reader_free(&r);
+    }
+    is_int(failures, 0, "random input: only WL_ERANGE, bounded buffer");
+    ok(frames > 0, "random input: some frames complete");
+}
+
 int main(void)
 {
     test_split_frame();
@@ -219,5 +274,6 @@ int main(void)
     test_bad_lengths();
     test_space_limits_reads();
     test_parse();
+    test_random_input();
     return tap_done();
 }
