@@ -48,3 +48,8 @@ tests_fuzz_agent_LDADD = $(WL_LIBS)
 else
 EXTRA_DIST += tests/fuzz-agent.c
 endif
+
+# Throughput of the native agent receive path: bench/bench-native [N].
+noinst_PROGRAMS += bench/bench-native
+bench_bench_native_SOURCES = bench/bench-native.c
+bench_bench_native_LDADD = $(WL_LIBS)
