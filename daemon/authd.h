@@ -8,7 +8,8 @@
  * timeouts, so a slow client never delays the event loop. New agents go
  * into the keys of a struct wl_native under its lock, so port 1514
  * accepts them at once, and client.keys is rewritten after each
- * successful reply.
+ * successful reply. The process must ignore SIGPIPE, as wazlabd does,
+ * because a client may close before its reply is written.
  */
 #ifndef WL_AUTHD_H
 #define WL_AUTHD_H

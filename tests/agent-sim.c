@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +342,7 @@ int main(int argc, char **argv)
         return 2;
     }
     wl_log_init("agent-sim", WL_LOG_ERROR);
+    signal(SIGPIPE, SIG_IGN); /* a closed peer is an error, not death */
     setvbuf(stdout, NULL, _IOLBF, 0);
     client_ctx = SSL_CTX_new(TLS_client_method());
     workers = opt.agents < WORKERS ? opt.agents : WORKERS;

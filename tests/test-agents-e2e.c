@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -524,6 +525,7 @@ int main(void)
         events_per_agent = atoi(getenv("WL_E2E_EVENTS"));
     seen = calloc((size_t)agents_total, sizeof(*seen));
     wl_log_init("test-agents-e2e", WL_LOG_ERROR);
+    signal(SIGPIPE, SIG_IGN); /* a closed peer is an error, not death */
     if (!mkdtemp(dir)) {
         printf("Bail out! cannot create a temporary folder\n");
         return 1;

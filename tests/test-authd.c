@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -284,6 +285,7 @@ int main(void)
     SSL_CTX *server_ctx = NULL;
 
     wl_log_init("test-authd", WL_LOG_ERROR);
+    signal(SIGPIPE, SIG_IGN); /* a closed peer is an error, not death */
     if (!mkdtemp(dir)) {
         printf("Bail out! cannot create a temporary folder\n");
         return 1;
