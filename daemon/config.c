@@ -83,6 +83,9 @@ static const struct option config_options[] = {
     {"remote/handshake_timeout", OPT_TIME, 1, 3600, "30s", NULL,
      FIELD(remote_handshake_timeout),
      "close connections that have not finished TLS by then"},
+    {"remote/verify_msg_id", OPT_BOOL, 0, 0, "no", NULL,
+     FIELD(remote_verify_msg_id),
+     "reject Wazuh agent messages with replayed counters"},
 
     {"auth/disabled", OPT_BOOL, 0, 0, "no", NULL, FIELD(auth_disabled),
      "turn enrollment off"},

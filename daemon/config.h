@@ -45,6 +45,7 @@ struct wl_config {
     char *remote_ssl_cert;   /* server certificate; NULL: self-signed */
     char *remote_ssl_key;    /* its private key */
     long remote_handshake_timeout; /* seconds to finish the TLS handshake */
+    int remote_verify_msg_id; /* replay check of Wazuh agent counters */
 
     /* <auth>: enrollment (read and checked, served by a later version) */
     int auth_disabled;

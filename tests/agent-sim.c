@@ -40,7 +40,8 @@ static struct {
     const char *prefix;
     const char *password;
     const char *keys_line; /* use this key instead of enrolling */
-} opt = {0, 0, 1, 10, 0, "sim-agent", NULL, NULL};
+    int replay;            /* send one frame twice instead of a session */
+} opt = {0, 0, 1, 10, 0, "sim-agent", NULL, NULL, 0};
 
 static SSL_CTX *client_ctx;
 static atomic_int next_agent, enrolled, enroll_failed, acks_ok, acks_bad;
@@ -243,6 +244,36 @@ out:
         close(a->udp);
 }
 
+/*
+ * Sends the same startup frame twice on one connection and prints
+ * whether the server acked the first and then closed the connection.
+ */
+static void replay(struct agent *a)
+{
+    unsigned char frame[512];
+    const char *msg = "#!-agent startup {\"version\":\"v4.14.7\"}";
+    size_t len = 0;
+    char byte;
+    int closed;
+
+    a->fd = tcp_connect(opt.port);
+    if (a->fd < 0 || wl_secure_encode(WL_SECURE_AES, a->enc_key, a->id, 7,
+                                      4000000000u, 1, msg, strlen(msg),
+                                      frame + 4, sizeof(frame) - 4, &len) < 0) {
+        send_failed++;
+        return;
+    }
+    wl_secure_frame_header(len, frame);
+    if (write(a->fd, frame, len + 4) != (ssize_t)(len + 4))
+        send_failed++;
+    expect_ack(a);
+    if (write(a->fd, frame, len + 4) != (ssize_t)(len + 4))
+        send_failed++;
+    closed = read(a->fd, &byte, 1) <= 0;
+    printf("replay=%s\n", closed ? "rejected" : "accepted");
+    close(a->fd);
+}
+
 static void *worker(void *arg)
 {
     (void)arg;
@@ -271,7 +302,10 @@ static void *worker(void *arg)
         }
         wl_keys_derive(a.id, a.name, a.key, a.enc_key);
         printf("agent %s %s\n", a.id, a.name);
-        session(&a);
+        if (opt.replay)
+            replay(&a);
+        else
+            session(&a);
     }
     return NULL;
 }
@@ -282,6 +316,7 @@ static void usage(FILE *out)
             "Usage: agent-sim --port PORT [--enroll-port PORT] [--agents N]\n"
             "                 [--events N] [--udp-every N] [--prefix NAME]\n"
             "                 [--password PW] [--keys-line 'ID NAME IP KEY']\n"
+            "                 [--replay]\n"
             "Runs simulated Wazuh agents against wazlabd on 127.0.0.1.\n");
 }
 
@@ -296,6 +331,7 @@ int main(int argc, char **argv)
         {"prefix", required_argument, NULL, 'x'},
         {"password", required_argument, NULL, 'w'},
         {"keys-line", required_argument, NULL, 'k'},
+        {"replay", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -328,6 +364,9 @@ int main(int argc, char **argv)
         case 'k':
             opt.keys_line = optarg;
             opt.agents = 1;
+            break;
+        case 'r':
+            opt.replay = 1;
             break;
         case 'h':
             usage(stdout);

@@ -43,6 +43,30 @@ def agent_ids(output):
     return ids
 
 
+def check_replay(tap, first, work, port, auth_port, line):
+    """Runs the daemon again with the replay check on: an agent with
+    growing counters is served, a repeated frame closes the connection."""
+    config = dl.config_xml(port, extra_remote="    <verify_msg_id>yes"
+                           "</verify_msg_id>\n",
+                           extra="  <auth><port>%d</port></auth>\n"
+                           % auth_port)
+    d = dl.Daemon(work, port=port, config=config, data_dir=first.data_dir,
+                  name="replay")
+    try:
+        d.start()
+        r = run([SIM, "--port", str(port), "--keys-line", line,
+                 "--events", "5"])
+        tap.equal(r.returncode, 0, "replay check on: agent served")
+        r = run([SIM, "--port", str(port), "--keys-line", line,
+                 "--replay"])
+        tap.ok("replay=rejected" in r.stdout.decode(),
+               "replay check on: repeated frame closes the connection",
+               r.stdout.decode())
+        tap.equal(d.stop(), 0, "replay check on: daemon exits cleanly")
+    finally:
+        d.kill()
+
+
 def main():
     dl.require_daemon()
     if not os.access(SIM, os.X_OK):
@@ -148,6 +172,7 @@ def main():
         with open(os.path.join(d.data_dir, "client.keys")) as f:
             tap.equal(len(f.read().splitlines()), agents + 1,
                       "client.keys lists every agent")
+        check_replay(tap, d, work, port, auth_port, line)
     except Exception as e:  # report, then fail the plan
         tap.ok(False, "test ran to the end", repr(e))
     finally:
