@@ -496,9 +496,13 @@ int wl_enroll_process(const struct wl_enroll_config *cfg,
         wl_log_info("enrollment: agent '%s' added as id %s from %s",
                     entry->name, entry->id, peer_ip);
     } else {
+        char sample[4 * 160 + 1]; /* the error quotes the request */
+
         snprintf(reply, WL_ENROLL_REPLY_MAX, "%s. Unable to add agent", error);
+        wl_log_sanitize(sample, sizeof(sample), error,
+                        strlen(error) < 160 ? strlen(error) : 160);
         wl_log_limited(WL_LOG_WARN, "enroll-rejected",
-                       "enrollment from %s rejected: %s", peer_ip, error);
+                       "enrollment from %s rejected: %s", peer_ip, sample);
     }
     wl_enroll_request_free(&req);
     return 0;
