@@ -35,7 +35,7 @@ tests_agent_sim_LDADD = $(WL_LIBS)
 TESTS += tests/daemon-agents.py
 EXTRA_DIST += tests/daemon-agents.py
 tests/daemon-agents.log: wazlabd$(EXEEXT) tests/agent-sim$(EXEEXT) \
-	tools/wazlab-agents$(EXEEXT)
+	wazlab-agents$(EXEEXT)
 
 # libFuzzer target for the agent protocol parsers (./configure CC=clang
 # --enable-fuzzing --enable-asan CFLAGS=-fsanitize=fuzzer-no-link).

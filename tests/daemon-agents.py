@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as dl  # noqa: E402
 
 SIM = os.path.join(dl.BUILD_DIR, "tests", "agent-sim")
-AGENTS_TOOL = os.path.join(dl.BUILD_DIR, "tools", "wazlab-agents")
+AGENTS_TOOL = os.path.join(dl.BUILD_DIR, "wazlab-agents")
 UDP_EVERY = 10
 
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # wazlab-agents: add, list, show-key, remove and import on a temporary
 # client.keys. Prints TAP.
-tool="${top_builddir:-.}/tools/wazlab-agents"
+tool="${top_builddir:-.}/wazlab-agents"
 dir=$(mktemp -d /tmp/wazlab-agents-tool-XXXXXX) || exit 1
 trap 'rm -rf "$dir"' EXIT
 n=0
