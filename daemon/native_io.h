@@ -33,10 +33,10 @@ struct wl_native_io {
 struct wl_native_conn;
 
 /*
- * Returns 1 when the first bytes of a TCP connection look like the
- * native protocol (a little-endian length of at most 65536, then '!',
- * '#' or ':'), 0 when they do not, or WL_EAGAIN when fewer than 5 bytes
- * were seen. A TLS record starts with 0x16 0x03 and never matches.
+ * Tells whether the first bytes of a TCP connection are the native
+ * protocol: a little-endian length of 1 to 65536, then '!', '#' or ':'.
+ * Returns 1 when they are, 0 when not, or WL_EAGAIN before 5 bytes. A
+ * TLS record (0x16 0x03 ...) never matches.
  */
 int wl_native_detect(const void *first, size_t len);
 
@@ -79,7 +79,7 @@ int wl_native_udp_port(const struct wl_native_udp *u);
 
 /*
  * Stops (paused 1) or restarts (paused 0) reading datagrams, for
- * backpressure; while stopped the kernel drops what its buffer cannot
+ * backpressure. While stopped, the kernel drops what its buffer cannot
  * hold, as for any UDP service.
  */
 void wl_native_udp_pause(struct wl_native_udp *u, int paused);
