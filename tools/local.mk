@@ -1,1 +1,8 @@
 # tools: sources, programs and tests of this folder.
+
+# wazlab-send: a test agent that sends lines as TLS frames.
+bin_PROGRAMS += wazlab-send
+wazlab_send_SOURCES = tools/wazlab-send.c
+wazlab_send_LDADD = $(WL_LIBS)
+TESTS += tests/test-wazlab-send.py
+EXTRA_DIST += tests/test-wazlab-send.py
