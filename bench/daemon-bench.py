@@ -2,15 +2,17 @@
 the pass-through analysis stage and the SQLite writer.
 
 Starts wazlabd on 127.0.0.1 with logall on and a fresh data directory,
-sends EVENTS Event Channel messages from SENDERS processes over TLS, stops
-the daemon with SIGTERM once every connection is read, and reports:
-events per second into committed rows (first byte sent to daemon exit),
-CPU seconds of wazlabd per event, and wazlabd's peak RSS.
+sends EVENTS Event Channel messages over SENDERS TLS connections (with
+wazlab-send when it is built, else from Python processes), stops the
+daemon with SIGTERM once every connection is read, and reports events
+per second into committed rows (first byte sent to daemon exit), CPU
+seconds of wazlabd per event, and wazlabd's peak RSS.
 
 Messages are the Sysmon event ID 1 payloads of the corpus under
 $WL_SHARED_DIR/corpus (about 2 KB each) when it is present, else a
 synthetic 2 KB payload. Usage:
   python3 bench/daemon-bench.py [--events N] [--senders N] [--threads N]
+                                [--sender auto|python|wazlab-send]
 """
 
 import argparse
@@ -31,6 +33,7 @@ import time
 
 BUILD_DIR = os.environ.get("top_builddir", os.getcwd())
 WAZLABD = os.path.join(BUILD_DIR, "wazlabd")
+WAZLAB_SEND = os.path.join(BUILD_DIR, "wazlab-send")
 
 
 def payloads():
@@ -70,6 +73,41 @@ def sender(port, data, ready, go):
     except (ssl.SSLError, OSError):
         pass
     s.close()
+
+
+def send_with_python(port, lines, per_sender, senders):
+    """Sends from Python processes; returns the start time."""
+    streams = [framed_stream(lines, per_sender, i * per_sender)
+               for i in range(senders)]
+    go = multiprocessing.Event()
+    readies = [multiprocessing.Event() for _ in streams]
+    procs = [multiprocessing.Process(target=sender,
+                                     args=(port, streams[i], readies[i], go))
+             for i in range(senders)]
+    for p in procs:
+        p.start()
+    for r in readies:
+        r.wait()
+    start = time.monotonic()
+    go.set()
+    for p in procs:
+        p.join()
+    return start
+
+
+def send_with_wazlab_send(work, port, lines, total, senders):
+    """Sends with one wazlab-send over several connections; returns the
+    start time."""
+    path = os.path.join(work, "payloads.txt")
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    start = time.monotonic()
+    done = subprocess.run([WAZLAB_SEND, "--port", str(port), "--count",
+                           str(total), "--connections", str(senders), path],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        sys.exit("wazlab-send failed: " + done.stdout.decode())
+    return start
 
 
 def wait_for_log(path, text, count, proc, timeout=600):
@@ -127,7 +165,13 @@ def main():
                         help="analysis threads (0: one per processor)")
     parser.add_argument("--extra-config", default="",
                         help="XML added inside <ossec_config>")
+    parser.add_argument("--sender", choices=["auto", "python",
+                                             "wazlab-send"],
+                        default="auto",
+                        help="client program (auto: wazlab-send if built)")
     args = parser.parse_args()
+    use_wazlab_send = args.sender == "wazlab-send" or (
+        args.sender == "auto" and os.access(WAZLAB_SEND, os.X_OK))
     if not os.access(WAZLABD, os.X_OK):
         sys.exit("wazlabd not built at " + WAZLABD)
 
@@ -155,24 +199,13 @@ def main():
 
         per_sender = args.events // args.senders
         total = per_sender * args.senders
-        streams = [framed_stream(lines, per_sender, i * per_sender)
-                   for i in range(args.senders)]
-        wire_bytes = sum(len(s) for s in streams)
-
-        go = multiprocessing.Event()
-        readies = [multiprocessing.Event() for _ in streams]
-        procs = [multiprocessing.Process(target=sender,
-                                         args=(port, streams[i], readies[i],
-                                               go))
-                 for i in range(args.senders)]
-        for p in procs:
-            p.start()
-        for r in readies:
-            r.wait()
-        start = time.monotonic()
-        go.set()
-        for p in procs:
-            p.join()
+        message_bytes = sum(len(b"f:EventChannel:" + lines[i % len(lines)])
+                            for i in range(total))
+        if use_wazlab_send:
+            start = send_with_wazlab_send(work, port, lines, total,
+                                          args.senders)
+        else:
+            start = send_with_python(port, lines, per_sender, args.senders)
         wait_for_log(log_path, "closed: ", args.senders, proc)
         threads = thread_cpu(proc.pid)
         proc.send_signal(signal.SIGTERM)
@@ -192,8 +225,9 @@ def main():
             "events": total,
             "rows": rows,
             "payload": source,
-            "mean_message_bytes": round(wire_bytes / total - 4),
+            "mean_message_bytes": round(message_bytes / total),
             "senders": args.senders,
+            "sender_program": "wazlab-send" if use_wazlab_send else "python",
             "analysis_threads": args.threads or os.cpu_count(),
             "seconds": round(elapsed, 3),
             "events_per_second": round(rows / elapsed),

@@ -41,7 +41,8 @@ struct wl_agent_row {
  * copied, so the caller keeps ownership. Waits while the queue is full.
  * Returns 0, WL_EINVAL when row->id is NULL, WL_ENOMEM, or WL_EBUSY after
  * stop began. A row that the database rejects (a new agent without a name,
- * an unknown status) is logged and counted in the writer's errors.
+ * an unknown status) is logged and counted in the errors and dropped
+ * fields of struct wl_writer_stats.
  */
 int wl_writer_agent_upsert(struct wl_writer *w, const struct wl_agent_row *row);
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 /* Tries per batch when the database is locked or fails as a whole. */
 #define BATCH_ATTEMPTS 5
 #define RETRY_PAUSE_MS 100
+
+/* wl_writer_reopen_alerts_json() promises signal safety. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free");
 
 /* Rows of a job, as bits of job.failed. */
 enum {
@@ -41,12 +45,15 @@ struct wl_writer {
     struct wl_store store;
     FILE *alerts_json;
     char *alerts_json_path;
+    atomic_int reopen_alerts_json; /* set by wl_writer_reopen_alerts_json */
     struct wl_queue queue;
     pthread_t thread;
 
     struct job **batch; /* opt.batch_max slots */
     size_t batch_len;
     long long batch_deadline; /* monotonic ms by which to commit */
+
+    char error[256]; /* SQLite's message for the last failed commit */
 
     pthread_mutex_t stats_lock;
     struct wl_writer_stats stats;
@@ -87,6 +94,8 @@ static const char *job_agent_id(const struct job *job)
 
     if (job->agent != NULL)
         id = job->agent[WL_AGENT_ID];
+    else if (job->rec == NULL)
+        id = NULL;
     else if (job->rec->event != NULL)
         id = job->rec->event->agent_id;
     else if (job->rec->alert != NULL)
@@ -108,18 +117,18 @@ static unsigned job_rows(const struct job *job)
     return rows & ~job->failed;
 }
 
-/* Writes "001, 002, ..." for the distinct agent ids of the batch. */
-static void batch_agent_ids(const struct wl_writer *w, char *out, size_t size)
+/* Writes "001, 002, ..." for the distinct agent ids of n jobs. */
+static void agent_ids(struct job *const *jobs, size_t n, char *out, size_t size)
 {
     size_t used = 0, listed = 0, more = 0;
 
     out[0] = '\0';
-    for (size_t i = 0; i < w->batch_len; i++) {
-        const char *id = job_agent_id(w->batch[i]);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = job_agent_id(jobs[i]);
         int seen = 0;
 
         for (size_t j = 0; j < i && !seen; j++)
-            seen = strcmp(job_agent_id(w->batch[j]), id) == 0;
+            seen = strcmp(job_agent_id(jobs[j]), id) == 0;
         if (seen)
             continue;
         if (listed == 8 || used + strlen(id) + 24 > size) {
@@ -206,29 +215,34 @@ static int store_job(struct wl_writer *w, struct job *job)
     return SQLITE_OK;
 }
 
-/* Runs the batch as one transaction and returns the SQLite result code. */
-static int try_batch(struct wl_writer *w)
+/*
+ * Runs n jobs as one transaction and returns the SQLite result code. The
+ * error message is kept in w->error, because the rollback replaces
+ * SQLite's.
+ */
+static int try_jobs(struct wl_writer *w, struct job *const *jobs, size_t n)
 {
     int rc = wl_store_run(&w->store, WL_STMT_BEGIN);
 
-    if (rc != SQLITE_OK)
-        return rc;
-    for (size_t i = 0; i < w->batch_len && rc == SQLITE_OK; i++)
-        rc = store_job(w, w->batch[i]);
+    for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
+        rc = store_job(w, jobs[i]);
     if (rc == SQLITE_OK)
         rc = wl_store_run(&w->store, WL_STMT_COMMIT);
-    if (rc != SQLITE_OK && !sqlite3_get_autocommit(w->store.db))
+    if (rc == SQLITE_OK)
+        return rc;
+    snprintf(w->error, sizeof(w->error), "%s", sqlite3_errmsg(w->store.db));
+    if (!sqlite3_get_autocommit(w->store.db))
         wl_store_run(&w->store, WL_STMT_ROLLBACK);
     return rc;
 }
 
-/* Adds the rows just committed to the counters. */
-static void count_stored(struct wl_writer *w)
+/* Adds the rows of n jobs just committed to the counters. */
+static void count_stored(struct wl_writer *w, struct job *const *jobs, size_t n)
 {
     unsigned long events = 0, alerts = 0, agents = 0;
 
-    for (size_t i = 0; i < w->batch_len; i++) {
-        unsigned rows = job_rows(w->batch[i]);
+    for (size_t i = 0; i < n; i++) {
+        unsigned rows = job_rows(jobs[i]);
 
         events += (rows & ROW_EVENT) != 0;
         alerts += (rows & ROW_ALERT) != 0;
@@ -242,29 +256,78 @@ static void count_stored(struct wl_writer *w)
     pthread_mutex_unlock(&w->stats_lock);
 }
 
-/* Logs and counts every row of a batch that failed on each attempt. */
-static void drop_batch(struct wl_writer *w, int rc)
+/* Logs and counts the rows of n jobs as lost. */
+static void drop_jobs(struct wl_writer *w, struct job *const *jobs, size_t n)
 {
     unsigned long rows = 0;
     char ids[256];
 
-    for (size_t i = 0; i < w->batch_len; i++) {
-        unsigned left = job_rows(w->batch[i]);
+    for (size_t i = 0; i < n; i++) {
+        unsigned left = job_rows(jobs[i]);
 
         rows += (left & ROW_EVENT) != 0;
         rows += (left & ROW_ALERT) != 0;
         rows += (left & ROW_AGENT) != 0;
     }
-    batch_agent_ids(w, ids, sizeof(ids));
-    wl_log_error("cannot store %lu rows of agents %s in %s after %d "
-                 "attempts: %s; these rows are lost",
-                 rows, ids, w->store.path, BATCH_ATTEMPTS, sqlite3_errstr(rc));
+    agent_ids(jobs, n, ids, sizeof(ids));
+    wl_log_limited(WL_LOG_ERROR, "db-lost",
+                   "%lu rows of agents %s are lost: storing them in %s "
+                   "failed: %s",
+                   rows, ids, w->store.path, w->error);
     count(w, &w->stats.dropped, rows);
+}
+
+/*
+ * Commits n jobs in one transaction, trying up to attempts times with a
+ * growing pause, and counts what was stored. Returns the SQLite result
+ * code of the last attempt.
+ */
+static int commit_jobs(struct wl_writer *w, struct job *const *jobs, size_t n,
+                       int attempts)
+{
+    char ids[256];
+    int rc = SQLITE_OK;
+
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+        rc = try_jobs(w, jobs, n);
+        if (rc == SQLITE_OK) {
+            count_stored(w, jobs, n);
+            return rc;
+        }
+        count(w, &w->stats.errors, 1);
+        agent_ids(jobs, n, ids, sizeof(ids));
+        wl_log_limited(WL_LOG_WARN, "db-commit",
+                       "committing %zu records of agents %s to %s failed "
+                       "(attempt %d of %d): %s",
+                       n, ids, w->store.path, attempt, attempts, w->error);
+        if (attempt < attempts)
+            pause_ms(RETRY_PAUSE_MS * attempt);
+    }
+    return rc;
+}
+
+static void reopen_alerts_json(struct wl_writer *w)
+{
+    if (w->alerts_json != NULL)
+        fclose(w->alerts_json);
+    w->alerts_json = fopen(w->alerts_json_path, "ae");
+    if (w->alerts_json == NULL) {
+        wl_log_limited(WL_LOG_ERROR, "alerts-json-open",
+                       "cannot open %s: %s; alerts are not written there "
+                       "until it opens again",
+                       w->alerts_json_path, strerror(errno));
+        count(w, &w->stats.errors, 1);
+    }
 }
 
 static void write_alerts_json(struct wl_writer *w)
 {
-    int failed = 0;
+    int failed = 0, error = 0;
+
+    if (atomic_exchange(&w->reopen_alerts_json, 0) || w->alerts_json == NULL)
+        reopen_alerts_json(w);
+    if (w->alerts_json == NULL)
+        return;
 
     for (size_t i = 0; i < w->batch_len; i++) {
         const struct wl_record *rec = w->batch[i]->rec;
@@ -274,51 +337,49 @@ static void write_alerts_json(struct wl_writer *w)
             continue;
         len = strlen(rec->alert->alert_json);
         if (fwrite(rec->alert->alert_json, 1, len, w->alerts_json) != len ||
-            fputc('\n', w->alerts_json) == EOF)
+            fputc('\n', w->alerts_json) == EOF) {
             failed++;
+            error = errno;
+        }
     }
-    if (fflush(w->alerts_json) != 0)
+    if (fflush(w->alerts_json) != 0) {
         failed++;
+        error = errno;
+    }
     if (failed > 0) {
         wl_log_limited(WL_LOG_ERROR, "alerts-json", "cannot write to %s: %s",
-                       w->alerts_json_path, strerror(errno));
+                       w->alerts_json_path, strerror(error));
         count(w, &w->stats.errors, 1);
         clearerr(w->alerts_json);
     }
 }
 
 /*
- * Commits the batch, retrying when the database is locked by another
- * connection or fails as a whole, then appends the alerts to alerts.json
- * and frees the batch. Each attempt waits up to WL_STORE_BUSY_TIMEOUT_MS
- * for a lock first.
+ * Commits the batch, then appends its alerts to alerts.json and frees it.
+ * A batch that still fails after BATCH_ATTEMPTS is stored one record per
+ * transaction, so a record that makes every transaction fail loses only
+ * its own rows. That is skipped when another connection holds the lock,
+ * because each record would then wait out the busy timeout.
  */
 static void flush_batch(struct wl_writer *w)
 {
-    char ids[256];
-    int rc = SQLITE_OK;
+    int rc;
 
     if (w->batch_len == 0)
         return;
-    for (int attempt = 1; attempt <= BATCH_ATTEMPTS; attempt++) {
-        rc = try_batch(w);
-        if (rc == SQLITE_OK)
-            break;
-        count(w, &w->stats.errors, 1);
-        batch_agent_ids(w, ids, sizeof(ids));
-        wl_log_limited(WL_LOG_WARN, "db-batch",
-                       "cannot commit %zu records of agents %s to %s "
-                       "(attempt %d of %d): %s",
-                       w->batch_len, ids, w->store.path, attempt,
-                       BATCH_ATTEMPTS, sqlite3_errmsg(w->store.db));
-        if (attempt < BATCH_ATTEMPTS)
-            pause_ms(RETRY_PAUSE_MS * attempt);
+    rc = commit_jobs(w, w->batch, w->batch_len, BATCH_ATTEMPTS);
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY &&
+        (rc & 0xff) != SQLITE_LOCKED && w->batch_len > 1) {
+        wl_log_warn("storing the %zu records of a failed batch one by one",
+                    w->batch_len);
+        for (size_t i = 0; i < w->batch_len; i++) {
+            if (commit_jobs(w, &w->batch[i], 1, 1) != SQLITE_OK)
+                drop_jobs(w, &w->batch[i], 1);
+        }
+    } else if (rc != SQLITE_OK) {
+        drop_jobs(w, w->batch, w->batch_len);
     }
-    if (rc == SQLITE_OK)
-        count_stored(w);
-    else
-        drop_batch(w, rc);
-    if (w->alerts_json != NULL)
+    if (w->alerts_json_path != NULL)
         write_alerts_json(w);
     for (size_t i = 0; i < w->batch_len; i++)
         free_job(w->batch[i]);
@@ -402,6 +463,7 @@ int wl_writer_start(const struct wl_writer_options *opt, struct wl_writer **out,
         snprintf(err, err_size, "out of memory");
         return WL_ENOMEM;
     }
+    atomic_init(&w->reopen_alerts_json, 0);
     pthread_mutex_init(&w->stats_lock, NULL);
     w->opt = *opt;
     if (w->opt.queue_capacity == 0)
@@ -461,8 +523,11 @@ static int submit_job(struct wl_writer *w, struct job *job)
 
 int wl_writer_submit(struct wl_writer *w, struct wl_record *rec)
 {
-    struct job *job = calloc(1, sizeof(*job));
+    struct job *job;
 
+    if (rec == NULL)
+        return WL_EINVAL;
+    job = calloc(1, sizeof(*job));
     if (job == NULL)
         wl_fatal_nomem("database writer");
     job->rec = rec;
@@ -513,6 +578,11 @@ int wl_writer_agent_upsert(struct wl_writer *w, const struct wl_agent_row *row)
 nomem:
     free_job(job);
     return WL_ENOMEM;
+}
+
+void wl_writer_reopen_alerts_json(struct wl_writer *w)
+{
+    atomic_store(&w->reopen_alerts_json, 1);
 }
 
 size_t wl_writer_backlog(struct wl_writer *w)

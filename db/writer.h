@@ -40,13 +40,20 @@ int wl_writer_start(const struct wl_writer_options *opt,
 
 /*
  * Hands rec to the writer, which frees it once stored. Waits while the
- * queue is full (backpressure). Returns 0, or WL_EBUSY after stop began
- * (rec is then freed here).
+ * queue is full (backpressure). Returns 0, WL_EBUSY after stop began
+ * (rec is then freed here), or WL_EINVAL when rec is NULL.
  */
 int wl_writer_submit(struct wl_writer *w, struct wl_record *rec);
 
 /* Returns the number of records waiting (a snapshot). */
 size_t wl_writer_backlog(struct wl_writer *w);
+
+/*
+ * Makes the writer close and reopen alerts.json before its next batch, so
+ * that after log rotation it writes to a new file. Lock-free, so a signal
+ * handler may call it. Does nothing without alerts.json.
+ */
+void wl_writer_reopen_alerts_json(struct wl_writer *w);
 
 /* Copies the counters so far into *stats (a snapshot). */
 void wl_writer_get_stats(struct wl_writer *w, struct wl_writer_stats *stats);

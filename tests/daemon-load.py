@@ -108,15 +108,21 @@ def test_wazlab_send(tap):
     try:
         d.start()
         inputs = []
+        expected = []
         for s in range(SENDERS):
             path = os.path.join(work, "input-%d.txt" % s)
-            with open(path, "w") as f:
+            with open(path, "wb") as f:
                 for seq in range(PER_SENDER):
-                    f.write('{"Message":"s%d n%d","Event":"<Event/>"}\n'
-                            % (s, seq))
+                    line = ('{"Message":"s%d n%d \u00e9","Event":"<Event '
+                            "xmlns='x'/>\"}" % (s, seq)).encode("utf-8")
+                    f.write(line + b"\n")
+                    expected.append(b"f:[%03d] (sender-%d) any->EventChannel:"
+                                    % (s + 1, s) + line)
             inputs.append(path)
         procs = [subprocess.Popen([WAZLAB_SEND, "--port", str(d.port),
-                                   "--agent", "sender-%d" % s, inputs[s]],
+                                   "--agent", "sender-%d" % s,
+                                   "--agent-id", "%03d" % (s + 1),
+                                   inputs[s]],
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
                  for s in range(SENDERS)]
@@ -126,10 +132,12 @@ def test_wazlab_send(tap):
                "\n".join(outputs))
         d.wait_for_log("closed: ", count=SENDERS)
         tap.equal(d.stop(), 0, "wazlab-send: SIGTERM exits 0")
-        rows = dl.query(d.db_path, "SELECT count(*), count(DISTINCT "
-                        "message) FROM events")
-        tap.equal(rows[0], (SENDERS * PER_SENDER, SENDERS * PER_SENDER),
-                  "wazlab-send: 10,000 distinct rows")
+        check_rows(tap, d, expected, "wazlab-send")
+        agents = dl.query(d.db_path, "SELECT agent_id, agent_name, count(*) "
+                          "FROM events GROUP BY 1, 2 ORDER BY 1")
+        tap.equal(agents, [("%03d" % (s + 1), "sender-%d" % s, PER_SENDER)
+                           for s in range(SENDERS)],
+                  "wazlab-send: agents from the location prefix")
     finally:
         d.kill()
         dl.cleanup(work)

@@ -110,8 +110,27 @@ def main():
         d.start()
         dl.send_all(port, [b"1:app:two again"], *two)
         dl.send_all(port, [b"1:app:one again"], *one)
-        d.wait_for_log("closed: ", count=2)
+        sender = os.path.join(dl.BUILD_DIR, "wazlab-send")
+        closes = 2
+        if os.access(sender, os.X_OK):
+            lines = os.path.join(work, "lines.txt")
+            with open(lines, "w") as f:
+                f.write("sent by wazlab-send 1\nsent by wazlab-send 2\n")
+            done = subprocess.run([sender, "--port", str(port), "--cert",
+                                   one[0], "--key", one[1], "--queue", "1",
+                                   "--location", "app", lines],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+            tap.equal(done.returncode, 0, "wazlab-send with a certificate")
+            closes += 1
+        d.wait_for_log("closed: ", count=closes)
         tap.equal(d.stop(), 0, "second run exits 0")
+        if closes == 3:
+            rows = dl.query(d.db_path, "SELECT agent_name, count(*) FROM "
+                            "events WHERE location = 'app' AND CAST(message "
+                            "AS TEXT) LIKE '%wazlab-send%' GROUP BY 1")
+            tap.equal(rows, [("agent-one", 2)],
+                      "wazlab-send rows carry the CN")
         rows = dl.query(d.db_path, "SELECT agent_id, agent_name FROM events "
                         "WHERE CAST(message AS TEXT) LIKE '%again' ORDER BY 1")
         tap.equal(rows, [("001", "agent-one"), ("002", "agent-two")],

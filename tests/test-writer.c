@@ -200,6 +200,9 @@ static void test_rows_identical(void)
     ok(wl_writer_submit(w, rec) == 0, "submit accepts a record");
     rec = make_record("002", "", 0, 0);
     ok(wl_writer_submit(w, rec) == 0, "submit accepts an empty message");
+    is_int(wl_writer_submit(w, NULL), WL_EINVAL, "submit rejects NULL");
+    ok(wl_writer_submit(w, wl_record_new()) == 0,
+       "submit accepts a record without rows");
     wl_writer_stop(w, NULL);
 
     sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
@@ -450,6 +453,25 @@ static void test_alerts_json(void)
     free(text);
 }
 
+static void test_alerts_json_full(void)
+{
+    const char *db = path_in_dir("full.db");
+    struct wl_writer *w;
+    struct wl_writer_stats st;
+
+    if (access("/dev/full", W_OK) != 0) {
+        tap_skip("/dev/full is not available");
+        return;
+    }
+    w = start(db, "/dev/full", 0, 0);
+    if (!ok(w != NULL, "start with alerts.json on a full device"))
+        return;
+    wl_writer_submit(w, make_record("001", "a", 1, 100300));
+    wl_writer_stop(w, &st);
+    is_int(st.errors, 1, "failed alerts.json write counted");
+    is_int(st.alerts_written, 1, "alert row stored despite alerts.json");
+}
+
 static void test_reopen_keeps_rows(void)
 {
     const char *db = path_in_dir("reopen.db");
@@ -499,6 +521,63 @@ static void test_bad_row(void)
     is_int(query_int(db, "SELECT count(*) FROM alerts WHERE "
                          "event_id IS NULL AND rule_id = 5710"),
            1, "alert of the bad event has no event_id");
+}
+
+static void test_failing_batch(void)
+{
+    const char *db = path_in_dir("rollback.db");
+    struct wl_writer *w = start(db, NULL, 0, 0);
+    struct wl_writer_stats st;
+
+    if (!ok(w != NULL, "create a database for a failing batch"))
+        return;
+    wl_writer_stop(w, NULL);
+    /* RAISE(ROLLBACK) ends the whole transaction, unlike a constraint. */
+    is_int(exec_sql(db, "CREATE TRIGGER reject_bad BEFORE INSERT ON events "
+                        "WHEN NEW.agent_id = 'bad' "
+                        "BEGIN SELECT RAISE(ROLLBACK, 'rejected'); END;"),
+           SQLITE_OK, "trigger that rolls back created");
+    w = start(db, NULL, 0, 0);
+    if (!ok(w != NULL, "start for a failing batch"))
+        return;
+    wl_writer_submit(w, text_record("001", 1));
+    wl_writer_submit(w, make_record("bad", "z", 1, 0));
+    wl_writer_submit(w, make_record("003", "w", 1, 60103));
+    wl_writer_stop(w, &st);
+    is_int(st.events_written, 2, "other events stored one by one");
+    is_int(st.alerts_written, 1, "other alert stored one by one");
+    is_int(st.dropped, 1, "rejected record counted as lost");
+    is_int(st.errors, 6, "five batch attempts and one single failed");
+    is_int(query_int(db, "SELECT count(*) FROM events WHERE agent_id IN "
+                         "('001', '003')"),
+           2, "events of the other agents stored");
+}
+
+static void test_reopen_alerts_json(void)
+{
+    const char *db = path_in_dir("rotate.db");
+    const char *json = path_in_dir("rotate.json");
+    const char *rotated = path_in_dir("rotate.json.1");
+    struct wl_writer *w = start(db, json, 0, 1);
+    char *text;
+    size_t len;
+
+    if (!ok(w != NULL, "start for alerts.json rotation"))
+        return;
+    wl_writer_submit(w, make_record("001", "a", 1, 1001));
+    wait_transactions(w, 1);
+    ok(rename(json, rotated) == 0, "alerts.json renamed");
+    wl_writer_reopen_alerts_json(w);
+    wl_writer_submit(w, make_record("002", "b", 1, 1002));
+    wl_writer_stop(w, NULL);
+    text = read_file(rotated, &len);
+    is_str(text, "{\"rule\":{\"id\":\"1001\"},\"agent\":{\"id\":\"001\"}}\n",
+           "rotated file keeps the earlier alert");
+    free(text);
+    text = read_file(json, &len);
+    is_str(text, "{\"rule\":{\"id\":\"1002\"},\"agent\":{\"id\":\"002\"}}\n",
+           "reopened file gets the later alert");
+    free(text);
 }
 
 struct lock_holder {
@@ -673,8 +752,11 @@ int main(void)
     test_second_open_busy();
     test_schema_versions();
     test_alerts_json();
+    test_alerts_json_full();
     test_reopen_keeps_rows();
     test_bad_row();
+    test_failing_batch();
+    test_reopen_alerts_json();
     test_busy_database();
     test_agents();
     test_many_producers();
