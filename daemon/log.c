@@ -1,4 +1,4 @@
-#include "config.h"
+#include <config.h> /* autoconf's header, not daemon/config.h */
 
 #include "daemon/log.h"
 #include "daemon/error.h"

@@ -1,1 +1,13 @@
-# etc: sources, programs and tests of this folder.
+# etc: the default configuration and the systemd unit.
+wazlabconfdir = $(sysconfdir)/wazlab
+dist_wazlabconf_DATA = etc/ossec.conf
+
+# The unit names installed paths, so make fills them in.
+systemdsystemunit_DATA = etc/wazlabd.service
+EXTRA_DIST += etc/wazlabd.service.in
+CLEANFILES += etc/wazlabd.service
+etc/wazlabd.service: $(srcdir)/etc/wazlabd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc && sed \
+	  -e 's|@sbindir[@]|$(sbindir)|g' \
+	  -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	  $(srcdir)/etc/wazlabd.service.in > $@-t && mv -f $@-t $@

@@ -1,5 +1,10 @@
 # tools: sources, programs and tests of this folder.
 
+# wazlab-agents: manages client.keys (list, add, remove, show-key, import).
+bin_PROGRAMS += wazlab-agents
+wazlab_agents_SOURCES = tools/wazlab-agents.c
+wazlab_agents_LDADD = $(WL_LIBS)
+
 # wazlab-send: a test agent that sends lines as TLS frames.
 bin_PROGRAMS += wazlab-send
 wazlab_send_SOURCES = tools/wazlab-send.c
