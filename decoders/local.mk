@@ -45,7 +45,6 @@ tests_fuzz_fuzz_eventchannel_LDADD = $(WL_LIBS)
 # Runs the fuzz target for FUZZ_SECONDS (default 60).
 run-fuzz-eventchannel: tests/fuzz/fuzz-eventchannel
 	$(SHELL) $(srcdir)/tests/fuzz/run-fuzz.sh $(builddir) $(srcdir)
-.PHONY: run-fuzz-eventchannel
 endif
 
 # Decoder benchmark (not run by make check): bench/bench-decoders [FILE]
