@@ -718,8 +718,8 @@ static void on_signal(uv_signal_t *handle, int signum)
         uv_close((uv_handle_t *)&srv->listener, NULL);
         srv->listener_open = 0;
     }
-    /* NOTE: bytes still in a socket's kernel buffer are not read, so a
-     * sender must wait for its connection to close before the stop. */
+    /* NOTE: bytes still in a socket's kernel buffer are not read, so
+     * frames sent but not yet read when the signal comes are lost. */
     for (struct conn *c = srv->conns; c != NULL; c = c->next)
         conn_close(c, WL_LOG_INFO, "daemon stopping");
     /* Every complete frame read so far goes to analysis. */
