@@ -164,6 +164,8 @@ int wl_agentids_lookup(struct wl_agentids *agents, const char *name, char *id,
             return 0;
         }
     }
+    /* NOTE: enrollment, once served, must take ids from this table too,
+     * or the two could hand out the same id. */
     if (agents->max_id >= AGENT_ID_MAX)
         return WL_ERANGE;
     r = add_agent(agents, name, agents->max_id + 1);

@@ -13,6 +13,7 @@
 #include "daemon/tls.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -812,6 +813,34 @@ static void on_sweep(uv_timer_t *timer)
     }
 }
 
+/*
+ * Reads what the kernel has already received for c, without waiting, so
+ * that a stop keeps every frame that reached this host. Reading pauses
+ * do not apply: the loop is about to end.
+ */
+static void read_received_bytes(struct conn *c)
+{
+    struct wl_server *srv = c->srv;
+    uv_os_fd_t fd;
+
+    if (uv_fileno((uv_handle_t *)&c->handle, &fd) != 0)
+        return;
+    while (c->state != CONN_CLOSING) {
+        ssize_t n = recv(fd, srv->read_buffer, sizeof(srv->read_buffer),
+                         MSG_DONTWAIT);
+
+        if (n == 0)
+            conn_close(c, WL_LOG_INFO, "end of stream");
+        if (n <= 0)
+            return;
+        srv->stats.bytes += (unsigned long long)n;
+        if (c->state == CONN_CLASSIFY)
+            classify_input(c, srv->read_buffer, (size_t)n);
+        else
+            tls_input(c, srv->read_buffer, (size_t)n);
+    }
+}
+
 static void on_signal(uv_signal_t *handle, int signum)
 {
     struct wl_server *srv = handle->data;
@@ -829,8 +858,10 @@ static void on_signal(uv_signal_t *handle, int signum)
         uv_close((uv_handle_t *)&srv->listener, NULL);
         srv->listener_open = 0;
     }
-    for (struct conn *c = srv->conns; c != NULL; c = c->next)
+    for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+        read_received_bytes(c);
         conn_close(c, WL_LOG_INFO, "daemon stopping");
+    }
     /* Every complete frame read so far goes to analysis. */
     overflow_flush(srv, 1);
     wl_native_udp_stop(srv->native_udp);

@@ -44,7 +44,7 @@ def main():
     work = dl.scratch_dir("badframes")
     port = dl.free_port()
     d = dl.Daemon(work, port=port, config=dl.config_xml(
-        port, extra_remote="    <handshake_timeout>1s</handshake_timeout>\n"))
+        port, extra_remote="    <handshake_timeout>3s</handshake_timeout>\n"))
     try:
         d.start()
         good = [b"1:good:event %d" % i for i in range(GOOD_EVENTS)]
@@ -88,7 +88,7 @@ def main():
                "plain TCP logged with a sample")
         tap.ok("unparsable frame of 21 bytes" in log, "garbage logged")
         tap.ok("frames rejected 3," in log, "three bad frames counted")
-        tap.ok("TLS handshake timed out after 1000 ms" in log,
+        tap.ok("TLS handshake timed out after 3000 ms" in log,
                "handshake timeout logged")
         tap.ok("rejected 6," in log, "six rejected connections counted")
 

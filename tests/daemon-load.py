@@ -143,6 +143,28 @@ def test_wazlab_send(tap):
         dl.cleanup(work)
 
 
+def test_stop_with_open_connection(tap):
+    """SIGTERM right after a send, with the connection still open: every
+    frame the kernel received is stored. The 20 KB sent fit in a fresh
+    loopback connection's receive window, so all of it has arrived when
+    sendall() returns."""
+    work = dl.scratch_dir("stop")
+    d = dl.Daemon(work)
+    try:
+        d.start()
+        bodies = [b"1:stop:event %d" % i for i in range(500)]
+        s = dl.tls_connect(d.port)
+        s.sendall(b"".join(dl.frame(b) for b in bodies))
+        status = d.stop()
+        s.close()
+        tap.equal(status, 0, "stop with open connection: exits 0")
+        rows = dl.query(d.db_path, "SELECT count(*) FROM events")[0][0]
+        tap.equal(rows, len(bodies), "stop with open connection: all stored")
+    finally:
+        d.kill()
+        dl.cleanup(work)
+
+
 def main():
     dl.require_daemon()
     tap = dl.Tap()
@@ -153,6 +175,7 @@ def main():
                 extra="  <analysis><threads>1</threads></analysis>\n"
                 "  <database><queue_size>4</queue_size></database>\n")
     test_wazlab_send(tap)
+    test_stop_with_open_connection(tap)
     tap.done()
 
 

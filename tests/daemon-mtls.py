@@ -12,29 +12,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as dl  # noqa: E402
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_ca(work, name):
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key",
-            "-out", name + ".pem", "-subj", "/CN=" + name, "-days", "2",
-            cwd=work)
-
-
-def make_client(work, ca, name, cn):
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
-            "-subj", "/CN=" + cn, cwd=work)
-    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem",
-            "-CAkey", ca + ".key", "-CAcreateserial", "-out", name + ".pem",
-            "-days", "2", cwd=work)
-    return (os.path.join(work, name + ".pem"),
-            os.path.join(work, name + ".key"))
-
-
 def try_send(port, cert=None, key=None):
     """Sends one frame; returns how the connection ended."""
     try:
@@ -58,12 +35,12 @@ def main():
     work = dl.scratch_dir("mtls")
     d = None
     try:
-        make_ca(work, "ca")
-        make_ca(work, "other-ca")
-        one = make_client(work, "ca", "one", "agent-one")
-        two = make_client(work, "ca", "two", "agent-two")
-        stranger = make_client(work, "other-ca", "stranger", "agent-three")
-        bad_name = make_client(work, "ca", "badname", "bad name!")
+        dl.make_ca(work, "ca")
+        dl.make_ca(work, "other-ca")
+        one = dl.make_client(work, "ca", "one", "agent-one")
+        two = dl.make_client(work, "ca", "two", "agent-two")
+        stranger = dl.make_client(work, "other-ca", "stranger", "agent-three")
+        bad_name = dl.make_client(work, "ca", "badname", "bad name!")
 
         port = dl.free_port()
         config = dl.config_xml(

@@ -50,10 +50,52 @@ def main():
             tap.diag(report[-6000:])
         rows = dl.query(d.db_path, "SELECT count(*) FROM events")[0][0]
         tap.equal(rows, 210, "events stored under valgrind")
+        if shutil.which("openssl") is None:
+            tap.ok(True, "mutual TLS under valgrind # SKIP no openssl")
+        else:
+            run_mutual_tls(tap, work, prefix)
     finally:
         d.kill()
         dl.cleanup(work)
     tap.done()
+
+
+def run_mutual_tls(tap, work, prefix):
+    """Mutual TLS twice on one database, so that the agent table is read
+    back, with a rejected client in the first run."""
+    dl.make_ca(work, "ca")
+    dl.make_ca(work, "other")
+    good = dl.make_client(work, "ca", "good", "agent-good")
+    bad = dl.make_client(work, "other", "bad", "agent-bad")
+    port = dl.free_port()
+    config = dl.config_xml(port, extra_remote="    <ssl_ca>%s</ssl_ca>\n"
+                           % os.path.join(work, "ca.pem"))
+    d = dl.Daemon(work, port=port, config=config, prefix=prefix,
+                  data_dir=os.path.join(work, "mtls-data"), name="mtls")
+    try:
+        for run in (1, 2):
+            d.start()
+            dl.send_all(port, [b"1:app:run %d" % run], *good)
+            if run == 1:
+                try:
+                    s = dl.tls_connect(port, *bad)
+                    s.sendall(dl.frame(b"1:app:rejected"))
+                    dl.read_until_closed(s)
+                    s.close()
+                except OSError:
+                    pass  # the handshake itself may fail
+            d.wait_for_log("closed: ")
+            status = d.stop()
+            tap.equal(status, 0, "mutual TLS run %d clean under valgrind"
+                      % run)
+            if status != 0:
+                with open(os.path.join(work, "valgrind.txt")) as f:
+                    tap.diag(f.read()[-6000:])
+    finally:
+        d.kill()
+    rows = dl.query(d.db_path, "SELECT DISTINCT agent_id, agent_name "
+                    "FROM events")
+    tap.equal(rows, [("001", "agent-good")], "mutual TLS rows under valgrind")
 
 
 main()

@@ -225,3 +225,30 @@ def cleanup(path):
 def require_daemon():
     if not os.access(WAZLABD, os.X_OK):
         skip_all("wazlabd not built at " + WAZLABD)
+
+
+def openssl(*args, cwd):
+    """Runs the openssl command in cwd; raises when it fails."""
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_ca(work, name):
+    """Creates a self-signed CA name.pem and name.key in work."""
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key",
+            "-out", name + ".pem", "-subj", "/CN=" + name, "-days", "2",
+            cwd=work)
+
+
+def make_client(work, ca, name, cn):
+    """Creates a client certificate with common name cn signed by ca;
+    returns the paths of the certificate and the key."""
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+            "-subj", "/CN=" + cn, cwd=work)
+    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem",
+            "-CAkey", ca + ".key", "-CAcreateserial", "-out", name + ".pem",
+            "-days", "2", cwd=work)
+    return (os.path.join(work, name + ".pem"),
+            os.path.join(work, name + ".key"))
