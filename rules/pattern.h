@@ -17,7 +17,8 @@ enum wl_pattern_type {
     WL_PATTERN_PCRE2,
 };
 
-#define WL_PATTERN_MAX_CAPTURES 32
+/* Maximum number of captures reported: Wazuh's default decoder_order_size. */
+#define WL_PATTERN_MAX_CAPTURES 256
 
 struct wl_pattern;
 struct wl_pattern_scratch;
@@ -39,6 +40,9 @@ void wl_pattern_scratch_free(struct wl_pattern_scratch *s);
 /*
  * Returns 1 when subject (len bytes, NUL-terminated) matches, 0 when not,
  * after negation. Errors inside PCRE2 (match limit) count as no match.
+ * Like Wazuh, every language reads the subject only up to its first NUL.
+ * Never allocates when s is non-NULL. s may be NULL; PCRE2 then
+ * allocates match data for the call.
  */
 int wl_pattern_match(const struct wl_pattern *p, const char *subject,
                      size_t len, struct wl_pattern_scratch *s);
@@ -54,10 +58,36 @@ struct wl_capture {
  * Returns the number of captures filled (0 when the pattern has none but
  * matched) or -1 when there is no match. *end is the offset where the
  * matcher stopped, as Wazuh reports it.
+ *
+ * Details that follow Wazuh v4.14.7:
+ * - OS_Regex runs as for decoder regexes (compiled with
+ *   OS_RETURN_SUBSTRING) when captures != NULL and max_captures > 0, else
+ *   as for rules and prematch; for a few patterns with groups the result
+ *   differs. A capture may end before it starts, as Wazuh computes it.
+ * - *end is the last byte of the PCRE2 match, or the OS_Regex end
+ *   position. It is SIZE_MAX when Wazuh points one byte before the
+ *   subject, so *end + 1 wraps to 0. OS_Match reports no end and leaves
+ *   *end unchanged.
+ * - OS_Match keeps its own leading-'!' negation here.
+ * - s may be NULL; PCRE2 then allocates match data for the call.
  */
 int wl_pattern_exec(const struct wl_pattern *p, const char *subject,
                     size_t len, struct wl_pattern_scratch *s,
                     struct wl_capture *captures, int max_captures,
                     size_t *end);
+
+/*
+ * Returns 1 when a rule's group string matches an <if_group> value as
+ * Wazuh v4.14.7 tests it (OS_WordMatch): '|'-separated alternatives, each
+ * a case-insensitive substring of group_string, or a prefix when it starts
+ * with '^'. An empty if_group matches nothing. Returns 0 otherwise.
+ */
+int wl_pattern_group_contains(const char *group_string, const char *if_group);
+
+/*
+ * Returns how many PCRE2 matches failed since start (match limit, out of
+ * memory). Each failure counted as no match.
+ */
+unsigned long wl_pattern_match_errors(void);
 
 #endif
