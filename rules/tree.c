@@ -109,35 +109,6 @@ static int add_child(struct wl_rule *parent, struct wl_rule *child)
     return 0;
 }
 
-/*
- * Returns 1 when the group string contains one of the '|'-separated
- * alternatives of pattern (case-insensitive substring; a leading '^'
- * anchors the alternative at the start).
- */
-static int group_matches(const char *groups, const char *pattern)
-{
-    const char *p = pattern;
-
-    for (;;) {
-        size_t n = strcspn(p, "|");
-        int anchored = n > 0 && p[0] == '^';
-        const char *alt = p + anchored;
-        size_t alen = n - anchored;
-
-        if (alen == 0)
-            return 1;
-        for (const char *g = groups; *g; g++) {
-            if (strncasecmp(g, alt, alen) == 0)
-                return 1;
-            if (anchored)
-                break;
-        }
-        if (p[n] == '\0')
-            return 0;
-        p += n + 1;
-    }
-}
-
 static void set_flags(const struct wl_ruleset *rs, struct wl_rule *r)
 {
     r->log = r->level >= rs->log_alert_level;
@@ -229,7 +200,7 @@ static int attach_scan(struct wl_load *ld, struct wl_rule *r,
 
     for (size_t i = 0; i < rs->rule_count; i++) {
         struct wl_rule *parent = rs->rules[i];
-        int hit = group != NULL ? group_matches(parent->groups, group)
+        int hit = group != NULL ? wl_pattern_group_contains(parent->groups, group)
                                 : parent->sort_level >= level * 100;
 
         if (!hit || parent == r)
