@@ -24,3 +24,16 @@ check_PROGRAMS += tests/test-rules-load
 tests_test_rules_load_SOURCES = tests/test-rules-load.c tests/tap.h
 tests_test_rules_load_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-load
+
+# MITRE ATT&CK names, generated from the tables at build time
+libwazlab_a_SOURCES += rules/mitre.c rules/mitre.h
+nodist_libwazlab_a_SOURCES = rules/mitre-data.c
+CLEANFILES += rules/mitre-data.c
+EXTRA_DIST += rules/mitre-gen.awk rules/mitre/README.md \
+	rules/mitre/techniques.tsv rules/mitre/tactics.tsv
+rules/mitre-data.c: $(srcdir)/rules/mitre-gen.awk \
+		$(srcdir)/rules/mitre/tactics.tsv $(srcdir)/rules/mitre/techniques.tsv
+	$(AM_V_GEN)$(MKDIR_P) rules && \
+	{ sed 's/^/A\t/' $(srcdir)/rules/mitre/tactics.tsv; \
+	  LC_ALL=C sort $(srcdir)/rules/mitre/techniques.tsv | sed 's/^/T\t/'; } | \
+	$(AWK) -f $(srcdir)/rules/mitre-gen.awk > $@.tmp && mv $@.tmp $@
