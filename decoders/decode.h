@@ -54,4 +54,20 @@ int wl_decode(const struct wl_decoders *d, struct wl_decode_scratch *s,
  */
 char *wl_event_data_json(const struct wl_event *ev, int *nomem);
 
+/* Options of the JSON decoder, as a decoder's XML sets them. */
+#define WL_JSON_NULL_DISCARD 0x1u /* <json_null_field>discard */
+#define WL_JSON_ARRAY_CSV 0x2u    /* <json_array_structure>csv */
+
+/*
+ * Runs Wazuh's JSON_Decoder plugin over text (NUL-terminated; text after
+ * the first JSON value is ignored): every leaf becomes a field named by
+ * its dot-joined key path, and the top-level keys srcip, dstip, srcport,
+ * dstport, protocol, action, srcuser, dstuser, user, id, status, url,
+ * data, extra_data and systemname set ev->static_fields instead. Text
+ * that is not JSON adds nothing. Returns 0 or WL_ENOMEM; fields past
+ * WL_EVENT_MAX_FIELDS are dropped and counted in ev->fields_dropped.
+ */
+int wl_decode_json_fields(struct wl_event *ev, const char *text,
+                          unsigned flags);
+
 #endif

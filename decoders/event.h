@@ -101,6 +101,13 @@ struct wl_event {
     const char *full_log;   /* what <match> and <regex> test */
     size_t full_log_len;
     const char *program_name; /* NULL when absent */
+    /*
+     * The text after a syslog header, which the XML decoders read; equal
+     * to full_log when the log has no header and for Event Channel events.
+     */
+    const char *log;
+    size_t log_len;
+    const char *dec_timestamp; /* predecoded syslog timestamp, or NULL */
 
     /* The decoder that produced the fields. */
     const char *decoder_name;   /* "windows_eventchannel", "json", ... */

@@ -1,0 +1,312 @@
+/*
+ * Wazuh's JSON decoder plugin (json_decoder.c) and the alert "data" object
+ * (W_JSON_AddField in src/shared/string_op.c and Eventinfo_to_jsonstr in
+ * src/analysisd/format/to_json.c), v4.14.7. Both use cJSON 1.7 as Wazuh
+ * does, so numbers, arrays and case-insensitive key lookups print and
+ * compare exactly as there.
+ */
+#include "config.h"
+
+#include "decoders/decode-int.h"
+#include "daemon/error.h"
+#include "daemon/log.h"
+
+#include <cjson/cJSON.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Wazuh caps a CSV-joined array at OS_MAXSTR bytes with its NUL. */
+#define CSV_MAX 65536
+
+/* Top-level JSON keys that set a static field, in to_json.c order. */
+static const struct {
+    const char *key;
+    enum wl_static_field field;
+} static_keys[] = {
+    {"srcip", WL_SF_SRCIP},     {"dstip", WL_SF_DSTIP},
+    {"dstport", WL_SF_DSTPORT}, {"srcport", WL_SF_SRCPORT},
+    {"protocol", WL_SF_PROTOCOL}, {"action", WL_SF_ACTION},
+    {"srcuser", WL_SF_SRCUSER}, {"dstuser", WL_SF_DSTUSER},
+    {"id", WL_SF_ID},           {"status", WL_SF_STATUS},
+    {"url", WL_SF_URL},         {"data", WL_SF_DATA},
+    {"extra_data", WL_SF_EXTRA_DATA}, {"systemname", WL_SF_SYSTEM_NAME},
+};
+
+/* Sets a static field or appends a dynamic one (Wazuh's fillData). */
+static int fill(struct wl_event *ev, const char *key, const char *value)
+{
+    size_t len = strlen(value);
+
+    for (size_t i = 0; i < sizeof(static_keys) / sizeof(static_keys[0]);
+         i++) {
+        if (strcmp(key, static_keys[i].key) != 0)
+            continue;
+        char *v = wl_arena_strndup(&ev->arena, value, len);
+        if (v == NULL)
+            return WL_ENOMEM;
+        ev->static_fields[static_keys[i].field] = v;
+        return 0;
+    }
+    /* "user" sets dstuser unless dstuser already has a value. */
+    const char *dst = ev->static_fields[WL_SF_DSTUSER];
+    if (strcmp(key, "user") == 0 && (dst == NULL || dst[0] == '\0')) {
+        char *v = wl_arena_strndup(&ev->arena, value, len);
+        if (v == NULL)
+            return WL_ENOMEM;
+        ev->static_fields[WL_SF_DSTUSER] = v;
+        return 0;
+    }
+
+    int r = wl_event_add_field(ev, key, strlen(key), value, len);
+    if (r == WL_ERANGE) {
+        wl_log_limited(WL_LOG_ERROR, "json-fields",
+                       "Too many fields for the JSON decoder: more than %d "
+                       "in one event, the rest are dropped",
+                       WL_EVENT_MAX_FIELDS);
+        return 0;
+    }
+    return r;
+}
+
+/* Formats a number as Wazuh does: "%i" when it is a 32-bit integer. */
+static void format_number(const cJSON *item, char *out, size_t size)
+{
+    if ((double)item->valueint == item->valuedouble)
+        snprintf(out, size, "%i", item->valueint);
+    else
+        snprintf(out, size, "%f", item->valuedouble);
+}
+
+/* Joins the scalar members of an array with ','; "" when too long. */
+static int array_csv(const cJSON *array, struct wl_dec_buf *b)
+{
+    b->len = 0;
+    if (wl_dec_buf_reserve(b, 0) < 0)
+        return WL_ENOMEM;
+    b->data[0] = '\0';
+    for (const cJSON *it = array->child; it != NULL; it = it->next) {
+        char number[64];
+        const char *s;
+
+        if (cJSON_IsString(it)) {
+            s = it->valuestring;
+        } else if (cJSON_IsNumber(it)) {
+            format_number(it, number, sizeof(number));
+            s = number;
+        } else if (cJSON_IsNull(it)) {
+            s = "null";
+        } else if (cJSON_IsTrue(it)) {
+            s = "true";
+        } else if (cJSON_IsFalse(it)) {
+            s = "false";
+        } else {
+            continue;
+        }
+        size_t n = strlen(s);
+        if (b->len + n >= CSV_MAX ||
+            (it->next != NULL && b->len + n + 1 >= CSV_MAX)) {
+            b->len = 0;
+            b->data[0] = '\0';
+            return 0;
+        }
+        if (wl_dec_buf_append(b, s, n) < 0 ||
+            (it->next != NULL && wl_dec_buf_putc(b, ',') < 0))
+            return WL_ENOMEM;
+    }
+    return 0;
+}
+
+static int read_members(struct wl_event *ev, const cJSON *item,
+                        struct wl_dec_buf *path, unsigned flags);
+
+/* Adds the field (or fields) of one member whose name is in path. */
+static int read_value(struct wl_event *ev, const cJSON *item,
+                      struct wl_dec_buf *path, unsigned flags)
+{
+    const char *key = path->data;
+    char number[64];
+
+    if (cJSON_IsString(item))
+        return fill(ev, key, item->valuestring);
+    if (cJSON_IsNumber(item)) {
+        format_number(item, number, sizeof(number));
+        return fill(ev, key, number);
+    }
+    if (cJSON_IsTrue(item))
+        return fill(ev, key, "true");
+    if (cJSON_IsFalse(item))
+        return fill(ev, key, "false");
+    if (cJSON_IsNull(item))
+        return flags & WL_JSON_NULL_DISCARD ? 0 : fill(ev, key, "null");
+    if (cJSON_IsObject(item))
+        return read_members(ev, item->child, path, flags);
+    if (!cJSON_IsArray(item))
+        return 0;
+
+    if (flags & WL_JSON_ARRAY_CSV) {
+        struct wl_dec_buf csv = {0};
+        int r = array_csv(item, &csv);
+
+        if (r == 0 && csv.len > 0)
+            r = fill(ev, key, csv.data);
+        wl_dec_buf_free(&csv);
+        return r;
+    }
+    /* The default prints the array in cJSON's formatted style. */
+    char *printed = cJSON_Print(item);
+    if (printed == NULL)
+        return WL_ENOMEM;
+    int r = printed[0] != '\0' ? fill(ev, key, printed) : 0;
+    free(printed);
+    return r;
+}
+
+static int read_members(struct wl_event *ev, const cJSON *item,
+                        struct wl_dec_buf *path, unsigned flags)
+{
+    size_t base = path->len;
+
+    for (; item != NULL; item = item->next) {
+        const char *name = item->string ? item->string : "";
+        int r;
+
+        path->len = base;
+        if ((base > 0 && wl_dec_buf_putc(path, '.') < 0) ||
+            wl_dec_buf_append(path, name, strlen(name)) < 0)
+            return WL_ENOMEM;
+        r = read_value(ev, item, path, flags);
+        if (r < 0)
+            return r;
+    }
+    path->len = base;
+    if (path->data != NULL)
+        path->data[base] = '\0';
+    return 0;
+}
+
+int wl_decode_json_fields(struct wl_event *ev, const char *text,
+                          unsigned flags)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(text, &end, 0);
+    struct wl_dec_buf path = {0};
+    int r = 0;
+
+    if (root == NULL)
+        return 0;
+    /* Only the members of a top-level object have names. */
+    if (cJSON_IsObject(root))
+        r = read_members(ev, root->child, &path, flags);
+    wl_dec_buf_free(&path);
+    cJSON_Delete(root);
+    return r;
+}
+
+/*
+ * Adds value under the dotted key below root as W_JSON_AddField does:
+ * lookups are case-insensitive, an existing key keeps its value, a path
+ * through a non-object is dropped, and "[...]" that parses whole becomes
+ * an array.
+ */
+static int add_data_field(cJSON *root, const char *key, const char *value)
+{
+    const char *dot = strchr(key, '.');
+
+    if (dot != NULL) {
+        size_t len = (size_t)(dot - key);
+        char *part = malloc(len + 1);
+        int r = 0;
+
+        if (part == NULL)
+            return WL_ENOMEM;
+        memcpy(part, key, len);
+        part[len] = '\0';
+        cJSON *object = cJSON_GetObjectItem(root, part);
+        if (object == NULL) {
+            object = cJSON_CreateObject();
+            if (object == NULL || !cJSON_AddItemToObject(root, part, object)) {
+                cJSON_Delete(object);
+                r = WL_ENOMEM;
+            }
+        }
+        if (r == 0 && cJSON_IsObject(object))
+            r = add_data_field(object, dot + 1, value);
+        free(part);
+        return r;
+    }
+    if (cJSON_GetObjectItem(root, key) != NULL)
+        return 0;
+
+    cJSON *item = NULL;
+    if (value[0] == '[') {
+        const char *end = NULL;
+
+        item = cJSON_ParseWithOpts(value, &end, 0);
+        if (item != NULL && *end != '\0') {
+            cJSON_Delete(item);
+            item = NULL;
+        }
+    }
+    if (item == NULL)
+        item = cJSON_CreateString(value);
+    if (item == NULL || !cJSON_AddItemToObject(root, key, item)) {
+        cJSON_Delete(item);
+        return WL_ENOMEM;
+    }
+    return 0;
+}
+
+/* Static fields in the order to_json.c writes them into "data". */
+static const struct {
+    enum wl_static_field field;
+    const char *key;
+} data_order[] = {
+    {WL_SF_PROTOCOL, "protocol"}, {WL_SF_ACTION, "action"},
+    {WL_SF_SRCIP, "srcip"},       {WL_SF_SRCPORT, "srcport"},
+    {WL_SF_SRCUSER, "srcuser"},   {WL_SF_DSTIP, "dstip"},
+    {WL_SF_DSTPORT, "dstport"},   {WL_SF_DSTUSER, "dstuser"},
+    {WL_SF_ID, "id"},             {WL_SF_STATUS, "status"},
+    {WL_SF_URL, "url"},           {WL_SF_DATA, "data"},
+    {WL_SF_EXTRA_DATA, "extra_data"}, {WL_SF_SYSTEM_NAME, "system_name"},
+};
+
+char *wl_event_data_json(const struct wl_event *ev, int *nomem)
+{
+    cJSON *data = cJSON_CreateObject();
+    char *out = NULL;
+
+    *nomem = 0;
+    if (data == NULL)
+        goto nomem;
+    for (size_t i = 0; i < sizeof(data_order) / sizeof(data_order[0]);
+         i++) {
+        const char *v = ev->static_fields[data_order[i].field];
+
+        if (v != NULL && cJSON_AddStringToObject(data, data_order[i].key,
+                                                 v) == NULL)
+            goto nomem;
+    }
+    for (size_t i = 0; i < ev->field_count; i++) {
+        const struct wl_field *f = &ev->fields[i];
+
+        if (f->value[0] != '\0' &&
+            add_data_field(data, f->name, f->value) < 0)
+            goto nomem;
+    }
+    if (data->child == NULL) {
+        cJSON_Delete(data);
+        return NULL;
+    }
+    out = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    if (out == NULL)
+        *nomem = 1;
+    return out;
+
+nomem:
+    cJSON_Delete(data);
+    *nomem = 1;
+    return NULL;
+}
