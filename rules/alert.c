@@ -53,7 +53,9 @@ static const char *lookup(const struct wl_event *ev, const char *name)
     if (strcmp(name, "program_name") == 0)
         return ev->program_name;
     if (strcmp(name, "hostname") == 0)
-        return ev->location;
+        return ev->agent_id != NULL && strcmp(ev->agent_id, "000") == 0
+                   ? ev->agent_name
+                   : ev->location;
     const struct wl_field *f = wl_event_field_by_name(ev, name);
     return f ? f->value : NULL;
 }

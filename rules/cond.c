@@ -14,6 +14,11 @@ const char *wl_cond_subject(const struct wl_cond *c,
 
     switch (c->subject) {
     case WL_SUBJECT_LOG:
+        /* The text after a syslog header; full_log when there is none. */
+        if (ev->log != NULL) {
+            *len = ev->log_len;
+            return ev->log;
+        }
         *len = ev->full_log_len;
         return ev->full_log;
     case WL_SUBJECT_FIELD: {
@@ -40,10 +45,13 @@ const char *wl_cond_subject(const struct wl_cond *c,
         break;
     case WL_SUBJECT_HOSTNAME:
         /*
-         * NOTE: analysisd tests the predecoded host name; events without
-         * a syslog header (every agent event) carry the location there.
+         * NOTE: analysisd tests its event host name, which for agent
+         * events is taken to be the location; local events use the
+         * predecoded host (agent_name).
          */
-        s = ev->location;
+        s = ev->agent_id != NULL && strcmp(ev->agent_id, "000") == 0
+                ? ev->agent_name
+                : ev->location;
         break;
     case WL_SUBJECT_NONE:
         return NULL;
@@ -88,8 +96,10 @@ static int match_decoded_as(const struct wl_cond *c,
 static int match_maxsize(const struct wl_cond *c, const struct wl_event *ev,
                          struct wl_pattern_scratch *ps)
 {
+    size_t len = ev->log != NULL ? ev->log_len : ev->full_log_len;
+
     (void)ps;
-    return ev->full_log != NULL && ev->full_log_len >= c->number;
+    return ev->full_log != NULL && len >= c->number;
 }
 
 static int match_never(const struct wl_cond *c, const struct wl_event *ev,

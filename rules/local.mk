@@ -18,7 +18,8 @@ TESTS += tests/test-pattern-vectors
 # rule engine: loader, option table, tree, alerts, engine
 libwazlab_a_SOURCES += rules/ruleset.h rules/rule.h rules/tree.h \
 	rules/xml.c rules/xml.h rules/cond.c rules/cond.h rules/opt_ip.c \
-	rules/opt_time.c rules/options.c rules/loader.c rules/tree.c
+	rules/opt_time.c rules/options.c rules/loader.c rules/tree.c \
+	rules/alert.c rules/alert.h rules/engine.c rules/engine.h
 
 check_PROGRAMS += tests/test-rules-load
 tests_test_rules_load_SOURCES = tests/test-rules-load.c tests/tap.h
@@ -37,3 +38,8 @@ rules/mitre-data.c: $(srcdir)/rules/mitre-gen.awk \
 	{ sed 's/^/A\t/' $(srcdir)/rules/mitre/tactics.tsv; \
 	  LC_ALL=C sort $(srcdir)/rules/mitre/techniques.tsv | sed 's/^/T\t/'; } | \
 	$(AWK) -f $(srcdir)/rules/mitre-gen.awk > $@.tmp && mv $@.tmp $@
+
+check_PROGRAMS += tests/test-rules-semantics
+tests_test_rules_semantics_SOURCES = tests/test-rules-semantics.c tests/tap.h
+tests_test_rules_semantics_LDADD = $(WL_LIBS)
+TESTS += tests/test-rules-semantics
