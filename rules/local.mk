@@ -43,3 +43,8 @@ check_PROGRAMS += tests/test-rules-semantics
 tests_test_rules_semantics_SOURCES = tests/test-rules-semantics.c tests/tap.h
 tests_test_rules_semantics_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-semantics
+
+check_PROGRAMS += tests/test-rules-corpus
+tests_test_rules_corpus_SOURCES = tests/test-rules-corpus.c tests/tap.h
+tests_test_rules_corpus_LDADD = $(WL_LIBS)
+TESTS += tests/test-rules-corpus

@@ -630,6 +630,7 @@ static int read_element(struct build *b, const xmlNode *node)
     case OK_UNSUPPORTED:
         if (def->index)
             b->correlation = 1;
+        b->rule->unsupported = 1;
         rc = wl_load_unsupported(b->ld, name);
         break;
     case OK_DEPRECATED:
