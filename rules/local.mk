@@ -48,3 +48,14 @@ check_PROGRAMS += tests/test-rules-corpus
 tests_test_rules_corpus_SOURCES = tests/test-rules-corpus.c tests/tap.h
 tests_test_rules_corpus_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-corpus
+
+check_PROGRAMS += tests/test-rules-chain
+tests_test_rules_chain_SOURCES = tests/test-rules-chain.c tests/tap.h
+tests_test_rules_chain_LDADD = $(WL_LIBS)
+TESTS += tests/test-rules-chain
+
+# The default ruleset, loaded when no Wazuh ruleset is configured
+wazlabrulesdir = $(sysconfdir)/wazlab/rules
+dist_wazlabrules_DATA = etc/rules/0010-wazlab_base.xml \
+	etc/rules/0500-wazlab_windows.xml etc/rules/0510-wazlab_sysmon.xml \
+	etc/rules/local_rules.xml
