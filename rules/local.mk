@@ -59,3 +59,8 @@ wazlabrulesdir = $(sysconfdir)/wazlab/rules
 dist_wazlabrules_DATA = etc/rules/0010-wazlab_base.xml \
 	etc/rules/0500-wazlab_windows.xml etc/rules/0510-wazlab_sysmon.xml \
 	etc/rules/local_rules.xml
+
+# Benchmark: CPU time of decoding and rule matching per event
+noinst_PROGRAMS += bench/bench-rules
+bench_bench_rules_SOURCES = bench/bench-rules.c
+bench_bench_rules_LDADD = $(WL_LIBS)
