@@ -1,7 +1,7 @@
 /*
  * The analysis of one message, as the daemon and wazlab-logtest run it:
- * decode (rules/../decoders), walk the rule tree, and build the record
- * for the database (archive row, alert row with the alerts.json text).
+ * decode, walk the rule tree, and build the record for the database
+ * (archive row, alert row with the alerts.json text).
  *
  * A struct wl_engine is read-only after wl_engine_new() (apart from the
  * atomic rule counters); each thread uses its own struct wl_engine_worker.
@@ -41,7 +41,7 @@ const struct wl_ruleset *wl_engine_ruleset(const struct wl_engine *e);
 struct wl_engine_worker *wl_engine_worker_new(struct wl_engine *e);
 void wl_engine_worker_free(struct wl_engine_worker *w);
 
-/* What wl_engine_process() found, for tools that show the steps. */
+/* Verdict and alert of one wl_engine_process() call, for tools. */
 struct wl_engine_result {
     const struct wl_event *event; /* valid until the worker's next call */
     struct wl_rule_verdict verdict;
@@ -55,10 +55,11 @@ void wl_engine_result_clear(struct wl_engine_result *res);
 /*
  * Analyses one message ("<queue>:<location>:<log>", len bytes) received
  * at *received (CLOCK_REALTIME). Returns 0 with *out set to a new record
- * (with an event row when logall is on, an alert row when the verdict
- * rule writes an alert, possibly neither; the caller frees it), WL_EINVAL
- * when the decoder drops the message (counted in the worker's stats), or
- * WL_ENOMEM. res may be NULL; when given it is filled (clear it after).
+ * that the caller frees. The record has an event row when logall is on
+ * and an alert row when the verdict rule writes an alert, so it may have
+ * neither. Returns WL_EINVAL when the decoder drops the message (counted
+ * in the worker's stats), or WL_ENOMEM. res may be NULL; when given, it
+ * is filled and the caller clears it with wl_engine_result_clear().
  */
 int wl_engine_process(struct wl_engine_worker *w, const char *msg,
                       size_t len, const struct timespec *received,

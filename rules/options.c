@@ -1,7 +1,7 @@
 /*
  * Reading one <rule>: its attributes and the table of child elements.
- * Repeated pattern elements are joined with no separator, with the type
- * and negate attributes of the last one, as analysisd does; the patterns
+ * As in analysisd, repeated pattern elements are joined with no separator
+ * and take the type and negate attributes of the last one. The patterns
  * are compiled once every child has been read.
  */
 #include "config.h"

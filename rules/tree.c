@@ -1,11 +1,11 @@
 /*
  * Building the rule tree and walking it, as wazuh-analysisd 4.14.7 does.
  *
- * Children of a rule are kept in evaluation order: descending sort level,
- * where the sort level is level * 100 and level 0 counts as 9900 (so
- * level-0 rules come first), and ties keep load order. The order is fixed
- * when a child is added and never recomputed (not even by overwrite).
- * A rule with several parents is one object listed in each parent.
+ * Children of a rule are kept in evaluation order, by descending sort
+ * level with ties in load order. The sort level is level * 100, and level
+ * 0 counts as 9900, so level-0 rules come first. The order is fixed when
+ * a child is added and never recomputed, not even by overwrite. A rule
+ * with several parents is one object listed in each parent.
  */
 #include "config.h"
 
@@ -282,9 +282,11 @@ int wl_tree_add(struct wl_load *ld, struct wl_rule *r,
                            r->id);
             rs->stats.rules_orphaned++;
         }
-        /* Unhook it from the parents that were found before a failure. */
-        if (rc < 0)
-            r->parent_count = 0;
+        /*
+         * NOTE: after an allocation failure, parents found before it still
+         * list r. The load then fails, and freeing the ruleset never reads
+         * children lists, so the stale pointer is not followed.
+         */
         wl_rule_free(r);
         return rc;
     }

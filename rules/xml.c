@@ -77,11 +77,11 @@ out:
 }
 
 /*
- * Rewrites Wazuh's dialect into XML under one root: '&' becomes "&amp;"
- * (Wazuh never decodes entities), "\<" becomes "\&lt;" (the backslash
- * stays, as in Wazuh), and comment bodies are blanked so that "--" or
- * '&' inside them cannot break the parse. Newlines are kept, so libxml2
- * reports the file's own line numbers.
+ * Rewrites Wazuh's dialect into XML under one root. '&' becomes "&amp;"
+ * because Wazuh never decodes entities. An escaped '<' becomes "&lt;"
+ * after its backslashes, which stay as in Wazuh. Comment bodies are
+ * blanked, so "--" or '&' inside them cannot break the parse. Newlines
+ * are kept, so libxml2 reports the file's own line numbers.
  */
 static int rewrite(const char *in, size_t len, struct buf *out)
 {
