@@ -18,3 +18,31 @@ check_PROGRAMS += tests/test-decode
 tests_test_decode_SOURCES = tests/test-decode.c
 tests_test_decode_LDADD = $(WL_LIBS)
 TESTS += tests/test-decode
+
+TESTS += tests/test-logtest.py
+EXTRA_DIST += tests/test-logtest.py
+
+# The fuzz target's entry point replayed over the seeds in every check.
+check_PROGRAMS += tests/fuzz/replay-eventchannel
+tests_fuzz_replay_eventchannel_SOURCES = tests/fuzz/fuzz-eventchannel.c \
+	tests/fuzz/replay.c
+tests_fuzz_replay_eventchannel_LDADD = $(WL_LIBS)
+TESTS += tests/fuzz/replay-eventchannel
+EXTRA_DIST += tests/fuzz/seeds-eventchannel tests/fuzz/run-fuzz.sh
+
+# libFuzzer target (./configure --enable-fuzzing CC=clang). The decoder
+# sources are compiled into it so that libFuzzer instruments them.
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-eventchannel
+tests_fuzz_fuzz_eventchannel_SOURCES = tests/fuzz/fuzz-eventchannel.c \
+	decoders/event.c decoders/decode.c decoders/predecode.c \
+	decoders/winevt.c decoders/json.c
+tests_fuzz_fuzz_eventchannel_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_eventchannel_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_eventchannel_LDADD = $(WL_LIBS)
+
+# Runs the fuzz target for FUZZ_SECONDS (default 60).
+run-fuzz-eventchannel: tests/fuzz/fuzz-eventchannel
+	$(SHELL) $(srcdir)/tests/fuzz/run-fuzz.sh $(builddir) $(srcdir)
+.PHONY: run-fuzz-eventchannel
+endif

@@ -333,17 +333,43 @@ static const char *orig_bytes(struct wl_winevt *w, const xmlChar *s,
     return w->conv.data;
 }
 
+/*
+ * Makes room for n more bytes in strs. Keys and values are often copied
+ * from strs itself, so *a and *b (either may be NULL) are moved along when
+ * the buffer moves.
+ */
+static int reserve_strs(struct wl_winevt *w, size_t n, const char **a,
+                        const char **b)
+{
+    const char *base = w->strs.data;
+    const char *limit = base + w->strs.len;
+    int a_in = a != NULL && base != NULL && *a >= base && *a < limit;
+    int b_in = b != NULL && base != NULL && *b >= base && *b < limit;
+    size_t a_off = a_in ? (size_t)(*a - base) : 0;
+    size_t b_off = b_in ? (size_t)(*b - base) : 0;
+
+    if (wl_dec_buf_reserve(&w->strs, n) < 0) {
+        no_memory(w);
+        return WL_ENOMEM;
+    }
+    if (a_in)
+        *a = w->strs.data + a_off;
+    if (b_in)
+        *b = w->strs.data + b_off;
+    return 0;
+}
+
 /* Copies s into strs, lowering its first byte if lower is set. */
 static size_t save_str(struct wl_winevt *w, const char *s, size_t len,
                        int lower)
 {
     size_t off = w->strs.len;
 
-    if (wl_dec_buf_append(&w->strs, s, len) < 0 ||
-        wl_dec_buf_putc(&w->strs, '\0') < 0) {
-        no_memory(w);
+    if (reserve_strs(w, len + 1, &s, NULL) < 0)
         return 0;
-    }
+    memcpy(w->strs.data + off, s, len);
+    w->strs.data[off + len] = '\0';
+    w->strs.len += len + 1;
     if (lower && len > 0 && s[0] >= 'A' && s[0] <= 'Z')
         w->strs.data[off] = (char)(s[0] - 'A' + 'a');
     return off;
@@ -378,6 +404,10 @@ static void add_pair(struct wl_winevt *w, enum ec_section section,
                      const char *key, size_t key_len, int lower,
                      const char *value, size_t value_len)
 {
+    /* Reserve both at once so neither copy moves the other's source. */
+    if (reserve_strs(w, key_len + value_len + 2, &key, &value) < 0)
+        return;
+
     size_t k = save_str(w, key, key_len, lower);
     size_t v = save_str(w, value, value_len, 0);
 
@@ -476,11 +506,12 @@ static void end_system_item(struct wl_winevt *w, const char *name,
         if (n > 0 && equals(attr_value(w, 0, &vlen), vlen, "UserID"))
             add_pair(w, EC_SYSTEM, "securityUserID", 14, 0, "UserID", 6);
     } else if (equals(name, name_len, "Level")) {
+        /* name points into strs: use it before anything is saved. */
+        add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
         w->level = remember(w, text, len);
-        add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
     } else if (equals(name, name_len, "Keywords")) {
-        w->keywords = remember(w, text, len);
         add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
+        w->keywords = remember(w, text, len);
     } else if (equals(name, name_len, "Correlation")) {
         /* Always skipped. */
     } else if (len > 0) {
@@ -500,12 +531,17 @@ static void add_named_data(struct wl_winevt *w, int i, const char *text,
     if (w->nomem)
         return;
     key = str_at(w, key_off);
-    if (equals(key, key_len, "categoryId"))
+    int is_category = equals(key, key_len, "categoryId");
+    int is_subcategory = equals(key, key_len, "subcategoryId");
+    int is_audit = equals(key, key_len, "auditPolicyChanges");
+
+    /* Saving moves strs: key is not used past this point. */
+    if (is_category)
         w->category = remember(w, text, vlen);
-    else if (equals(key, key_len, "subcategoryId"))
+    else if (is_subcategory)
         w->subcategory = remember(w, text, vlen);
 
-    if (equals(key, key_len, "auditPolicyChanges")) {
+    if (is_audit) {
         w->audit = remember(w, text, vlen);
         add_pair(w, EC_EVENTDATA, "auditPolicyChangesId", 20, 0, text, vlen);
     } else {

@@ -1,0 +1,387 @@
+/*
+ * wazlab-logtest: reads one event per line from standard input, decodes
+ * it with the daemon's decoders and prints, like wazuh-logtest, the
+ * pre-decoding (phase 1) and the decoder with every field (phase 2). With
+ * --json it prints instead one line per event shaped like a line of
+ * Wazuh's archives.json, so a whole file can be compared with Wazuh's.
+ */
+#include "config.h"
+
+#include "decoders/decode.h"
+#include "daemon/error.h"
+#include "daemon/log.h"
+
+#include <cjson/cJSON.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct logtest {
+    char queue;
+    const char *location;
+    const char *agent_name; /* NULL for manager-local events */
+    const char *agent_id;
+    const char *agent_ip;
+    int json;
+    char manager[256];
+    unsigned long long bytes_out; /* second half of each "id" */
+
+    struct wl_decoders *decoders;
+    struct wl_decode_scratch *scratch;
+    struct wl_decode_stats stats;
+    struct wl_event ev;
+    char *msg;
+    size_t msg_cap;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: wazlab-logtest [OPTION]...\n"
+            "Decode events read from standard input, one per line.\n"
+            "\n"
+            "  -q, --queue=CHAR      queue type of each message: 'f' for "
+            "Windows\n"
+            "                        Event Channel, '1' for log files "
+            "(default 1)\n"
+            "  -l, --location=TEXT   location of each message (default "
+            "stdin)\n"
+            "  -a, --agent=NAME      send as agent NAME, as remoted "
+            "forwards it\n"
+            "  -i, --agent-id=ID     agent id with --agent (default 001)\n"
+            "      --agent-ip=IP     registered IP with --agent (default "
+            "any)\n"
+            "  -j, --json            print one archives.json line per "
+            "event\n"
+            "  -h, --help            show this help\n"
+            "\n"
+            "Example: wazlab-logtest --queue f --location EventChannel "
+            "--agent WIN10 --json < events.jsonl\n");
+}
+
+/* Appends text with ':' and '|' escaped by '|', as agents send them. */
+static size_t put_escaped(char *out, const char *text)
+{
+    size_t n = 0;
+
+    for (; *text != '\0'; text++) {
+        if (*text == ':' || *text == '|')
+            out[n++] = '|';
+        out[n++] = *text;
+    }
+    return n;
+}
+
+/* Builds "<queue>:<location>:<line>" in lt->msg; returns its length. */
+static size_t build_message(struct logtest *lt, const char *line, size_t len)
+{
+    size_t loc_len = strlen(lt->location) * 2;
+    size_t agent_len = lt->agent_name
+                           ? strlen(lt->agent_name) + strlen(lt->agent_id) +
+                                 strlen(lt->agent_ip) + 16
+                           : 0;
+    size_t need = 2 + agent_len * 2 + loc_len + 1 + len + 1;
+
+    if (need > lt->msg_cap) {
+        char *msg = realloc(lt->msg, need);
+
+        if (msg == NULL)
+            wl_fatal_nomem("wazlab-logtest");
+        lt->msg = msg;
+        lt->msg_cap = need;
+    }
+    char *p = lt->msg;
+    size_t n = 0;
+    p[n++] = lt->queue;
+    p[n++] = ':';
+    if (lt->agent_name != NULL) {
+        p[n++] = '[';
+        n += put_escaped(p + n, lt->agent_id);
+        p[n++] = ']';
+        p[n++] = ' ';
+        p[n++] = '(';
+        n += put_escaped(p + n, lt->agent_name);
+        p[n++] = ')';
+        p[n++] = ' ';
+        n += put_escaped(p + n, lt->agent_ip);
+        p[n++] = '-';
+        p[n++] = '>';
+    }
+    n += put_escaped(p + n, lt->location);
+    p[n++] = ':';
+    memcpy(p + n, line, len);
+    n += len;
+    p[n] = '\0';
+    return n;
+}
+
+/* Prints one "name: 'value'" line; nothing when value is NULL. */
+static void print_value(const char *name, const char *value)
+{
+    if (value != NULL)
+        printf("\t%s: '%s'\n", name, value);
+}
+
+static void print_phase1(const struct logtest *lt)
+{
+    const struct wl_event *ev = &lt->ev;
+
+    printf("**Phase 1: Completed pre-decoding.\n");
+    print_value("full event", ev->full_log);
+    print_value("timestamp", ev->dec_timestamp);
+    print_value("hostname", ev->agent_name);
+    print_value("program_name", ev->program_name);
+    if (ev->log != ev->full_log)
+        print_value("log", ev->log);
+    printf("\n");
+}
+
+static const char *static_names[WL_SF_COUNT] = {
+    [WL_SF_PROTOCOL] = "protocol", [WL_SF_ACTION] = "action",
+    [WL_SF_SRCIP] = "srcip",       [WL_SF_SRCPORT] = "srcport",
+    [WL_SF_SRCUSER] = "srcuser",   [WL_SF_DSTIP] = "dstip",
+    [WL_SF_DSTPORT] = "dstport",   [WL_SF_DSTUSER] = "dstuser",
+    [WL_SF_ID] = "id",             [WL_SF_STATUS] = "status",
+    [WL_SF_URL] = "url",           [WL_SF_DATA] = "data",
+    [WL_SF_EXTRA_DATA] = "extra_data", [WL_SF_SYSTEM_NAME] = "system_name",
+};
+
+static void print_phase2(const struct logtest *lt)
+{
+    const struct wl_event *ev = &lt->ev;
+
+    if (ev->decoder_name == NULL) {
+        printf("**Phase 2: No decoder matched.\n\n");
+        return;
+    }
+    printf("**Phase 2: Completed decoding.\n");
+    print_value("name", ev->decoder_name);
+    if (ev->decoder_parent != NULL)
+        print_value("parent", ev->decoder_parent);
+    for (int i = 0; i < WL_SF_COUNT; i++) {
+        if (ev->static_fields[i] != NULL)
+            print_value(static_names[i], ev->static_fields[i]);
+    }
+    for (size_t i = 0; i < ev->field_count; i++)
+        print_value(ev->fields[i].name, ev->fields[i].value);
+    if (ev->fields_dropped > 0)
+        printf("\t(%zu more fields dropped)\n", ev->fields_dropped);
+    printf("\n");
+}
+
+/* "2026-12-04T15:38:21.774+0000" in local time. */
+static void format_timestamp(const struct timespec *ts, char *out,
+                             size_t size)
+{
+    struct tm tm;
+    char date[24], zone[8];
+
+    localtime_r(&ts->tv_sec, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    strftime(zone, sizeof(zone), "%z", &tm);
+    snprintf(out, size, "%s.%03ld%s", date, ts->tv_nsec / 1000000, zone);
+}
+
+/* The location as archives.json shows it: agent prefix removed. */
+static const char *archive_location(const struct wl_event *ev)
+{
+    const char *arrow;
+
+    if (ev->location[0] == '(' && (arrow = strstr(ev->location, "->")))
+        return arrow + 2;
+    return ev->location;
+}
+
+static cJSON *agent_object(const struct logtest *lt)
+{
+    const struct wl_event *ev = &lt->ev;
+    cJSON *agent = cJSON_CreateObject();
+    int local = strcmp(ev->agent_id, "000") == 0;
+
+    cJSON_AddStringToObject(agent, "id", ev->agent_id);
+    cJSON_AddStringToObject(agent, "name",
+                            local ? lt->manager : ev->agent_name);
+    if (!local && ev->agent_ip != NULL && strcmp(ev->agent_ip, "any") != 0)
+        cJSON_AddStringToObject(agent, "ip", ev->agent_ip);
+    return agent;
+}
+
+/* Prints the archives.json line of a decoded event. */
+static void print_archive(struct logtest *lt)
+{
+    const struct wl_event *ev = &lt->ev;
+    cJSON *root = cJSON_CreateObject();
+    char stamp[64], id[64];
+    int nomem = 0;
+
+    format_timestamp(&ev->received, stamp, sizeof(stamp));
+    snprintf(id, sizeof(id), "%lld.%llu", (long long)ev->received.tv_sec,
+             lt->bytes_out);
+    cJSON_AddStringToObject(root, "timestamp", stamp);
+    cJSON_AddItemToObject(root, "agent", agent_object(lt));
+    cJSON *manager = cJSON_AddObjectToObject(root, "manager");
+    cJSON_AddStringToObject(manager, "name", lt->manager);
+    cJSON_AddStringToObject(root, "id", id);
+    cJSON_AddStringToObject(root, "full_log", ev->full_log);
+    if (ev->program_name != NULL || ev->dec_timestamp != NULL) {
+        cJSON *pre = cJSON_AddObjectToObject(root, "predecoder");
+
+        if (ev->program_name != NULL)
+            cJSON_AddStringToObject(pre, "program_name", ev->program_name);
+        if (ev->dec_timestamp != NULL)
+            cJSON_AddStringToObject(pre, "timestamp", ev->dec_timestamp);
+    }
+    if (ev->decoder_name != NULL) {
+        cJSON *dec = cJSON_AddObjectToObject(root, "decoder");
+
+        if (ev->decoder_parent != NULL)
+            cJSON_AddStringToObject(dec, "parent", ev->decoder_parent);
+        cJSON_AddStringToObject(dec, "name", ev->decoder_name);
+    }
+    /* The data text is Wazuh's exact printing: spliced in unchanged. */
+    char *data = wl_event_data_json(ev, &nomem);
+    if (nomem)
+        wl_fatal_nomem("wazlab-logtest");
+    if (data != NULL)
+        cJSON_AddItemToObject(root, "data", cJSON_CreateRaw(data));
+    free(data);
+    cJSON_AddStringToObject(root, "location", archive_location(ev));
+
+    char *text = cJSON_PrintUnformatted(root);
+    if (text == NULL)
+        wl_fatal_nomem("wazlab-logtest");
+    puts(text);
+    lt->bytes_out += strlen(text) + 1;
+    free(text);
+    cJSON_Delete(root);
+}
+
+/* Decodes one input line and prints its phases or archive line. */
+static void process_line(struct logtest *lt, const char *line, size_t len)
+{
+    size_t n = build_message(lt, line, len);
+    int r;
+
+    wl_event_reset(&lt->ev);
+    clock_gettime(CLOCK_REALTIME, &lt->ev.received);
+    r = wl_decode(lt->decoders, lt->scratch, lt->msg, n, &lt->ev,
+                  &lt->stats);
+    if (r == WL_ENOMEM)
+        wl_fatal_nomem("wazlab-logtest");
+    if (r < 0) {
+        /* Wazuh drops such an event: it reaches no archive and no rule. */
+        if (lt->json)
+            printf("{\"dropped\":true,\"error\":\"%s\"}\n", wl_strerror(r));
+        else
+            printf("**Event dropped by the decoder: %s.\n\n",
+                   wl_strerror(r));
+        return;
+    }
+    if (lt->json) {
+        print_archive(lt);
+        return;
+    }
+    print_phase1(lt);
+    print_phase2(lt);
+}
+
+static int parse_options(struct logtest *lt, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"queue", required_argument, NULL, 'q'},
+        {"location", required_argument, NULL, 'l'},
+        {"agent", required_argument, NULL, 'a'},
+        {"agent-id", required_argument, NULL, 'i'},
+        {"agent-ip", required_argument, NULL, 'p'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "q:l:a:i:jh", options, NULL)) != -1) {
+        switch (c) {
+        case 'q':
+            if (strlen(optarg) != 1) {
+                fprintf(stderr, "wazlab-logtest: invalid queue '%s': "
+                                "expected one character such as f or 1\n",
+                        optarg);
+                return 2;
+            }
+            lt->queue = optarg[0];
+            break;
+        case 'l':
+            lt->location = optarg;
+            break;
+        case 'a':
+            lt->agent_name = optarg;
+            break;
+        case 'i':
+            lt->agent_id = optarg;
+            break;
+        case 'p':
+            lt->agent_ip = optarg;
+            break;
+        case 'j':
+            lt->json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "wazlab-logtest: unexpected argument '%s'\n",
+                argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct logtest lt = {
+        .queue = '1',
+        .location = "stdin",
+        .agent_id = "001",
+        .agent_ip = "any",
+    };
+    char err[256];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+
+    wl_log_init("wazlab-logtest", WL_LOG_WARN);
+    int r = parse_options(&lt, argc, argv);
+    if (r != 0)
+        return r;
+    if (gethostname(lt.manager, sizeof(lt.manager) - 1) != 0)
+        strcpy(lt.manager, "localhost");
+    if (wl_decoders_new(&lt.decoders, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wazlab-logtest: %s\n", err);
+        return 1;
+    }
+    lt.scratch = wl_decode_scratch_new();
+    if (lt.scratch == NULL || wl_event_init(&lt.ev, NULL) < 0)
+        wl_fatal_nomem("wazlab-logtest");
+
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        process_line(&lt, line, (size_t)len);
+    }
+
+    free(line);
+    free(lt.msg);
+    wl_event_free(&lt.ev);
+    wl_decode_scratch_free(lt.scratch);
+    wl_decoders_free(lt.decoders);
+    return 0;
+}
