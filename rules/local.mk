@@ -64,3 +64,7 @@ dist_wazlabrules_DATA = etc/rules/0010-wazlab_base.xml \
 noinst_PROGRAMS += bench/bench-rules
 bench_bench_rules_SOURCES = bench/bench-rules.c
 bench_bench_rules_LDADD = $(WL_LIBS)
+
+# wazlab-logtest phase 3 (the program is built by tools/local.mk)
+dist_noinst_SCRIPTS += tests/test-logtest-rules.sh
+TESTS += tests/test-logtest-rules.sh
