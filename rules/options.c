@@ -1012,7 +1012,8 @@ int wl_rule_read(struct wl_load *ld, const xmlNode *node,
     if (rc == 0)
         rc = build_misc(&b);
     if (rc == 0) {
-        qsort(b.conds, b.cond_count, sizeof(*b.conds), cond_rank_cmp);
+        if (b.cond_count > 1)
+            qsort(b.conds, b.cond_count, sizeof(*b.conds), cond_rank_cmp);
         b.rule->conds = b.conds;
         b.rule->cond_count = b.cond_count;
         b.conds = NULL;
