@@ -3,9 +3,10 @@
  * stock rules (without 0215-policy_rules.xml) plus etc/rules/
  * local_rules.xml, log_alert_level 1, one fresh engine per corpus file,
  * every event from agent 001. For each event the alert (rule id, level,
- * description, groups, MITRE ids) or its absence must be Wazuh's. Events
- * whose Wazuh alert came from a correlation rule (not supported yet) must
- * get the verdict Wazuh gives the event on its own.
+ * description, groups, MITRE ids, firedtimes) or its absence must be
+ * Wazuh's. Events whose Wazuh alert came from a correlation rule (not
+ * supported yet) must get the verdict Wazuh gives the event on its own,
+ * and firedtimes is not compared where correlation shifted it.
  */
 #include "config.h"
 
@@ -26,10 +27,14 @@
 #define MAX_LINES 100000
 #define SHOW_DIFFS 5
 
-/* Isolated verdicts of correlation alerts, by line, for one file. */
+/*
+ * Lines of one file that depend on correlation: the isolated verdict of
+ * correlation alerts, and the lines whose firedtimes they shifted.
+ */
 struct isolated {
-    int rule_id[MAX_LINES + 1]; /* 0: not a correlation line */
+    int rule_id[MAX_LINES + 1]; /* 0: not a correlation alert */
     int level[MAX_LINES + 1];
+    char shifted[MAX_LINES + 1]; /* firedtimes depends on correlation */
 };
 
 static void read_correlation(const char *shared, const char *file,
@@ -51,9 +56,10 @@ static void read_correlation(const char *shared, const char *file,
         if (sscanf(line, "%255s %d %63s %d %d %d %d %d", name, &n, kind, &rid,
                    &lvl, &fired, &irid, &ilvl) != 8)
             continue;
-        if (strcmp(name, file) != 0 ||
-            strcmp(kind, "correlation_alert") != 0 || n < 1 ||
-            n > MAX_LINES)
+        if (strcmp(name, file) != 0 || n < 1 || n > MAX_LINES)
+            continue;
+        iso->shifted[n] = 1;
+        if (strcmp(kind, "correlation_alert") != 0)
             continue;
         iso->rule_id[n] = irid;
         iso->level[n] = ilvl;
@@ -72,7 +78,8 @@ static char *array_text(const cJSON *a)
  * else a malloc'd description of the difference.
  */
 static char *compare(const struct wl_engine_result *res,
-                     const cJSON *expected, int iso_rule, int iso_level)
+                     const cJSON *expected, int iso_rule, int iso_level,
+                     int shifted)
 {
     const cJSON *alert = cJSON_GetObjectItem(expected, "alert");
     const struct wl_rule *r = res->verdict.alert ? res->verdict.rule : NULL;
@@ -116,6 +123,13 @@ static char *compare(const struct wl_engine_result *res,
     else if (strcmp(mitre, want_mitre) != 0)
         snprintf(buf, sizeof(buf), "rule %d mitre %s, expected %s", r->id,
                  mitre, want_mitre);
+    else if (!shifted &&
+             cJSON_IsNumber(cJSON_GetObjectItem(alert, "firedtimes")) &&
+             (double)res->verdict.firedtimes !=
+                 cJSON_GetObjectItem(alert, "firedtimes")->valuedouble)
+        snprintf(buf, sizeof(buf), "rule %d firedtimes %lu, expected %d",
+                 r->id, res->verdict.firedtimes,
+                 cJSON_GetObjectItem(alert, "firedtimes")->valueint);
     else
         buf[0] = '\0';
     if (buf[0] != '\0')
@@ -191,7 +205,8 @@ static void run_file(const char *shared, const char *rules_dir,
             int iso_rule = n <= MAX_LINES ? iso->rule_id[n] : 0;
 
             diff = compare(&res, expected, iso_rule,
-                           n <= MAX_LINES ? iso->level[n] : 0);
+                           n <= MAX_LINES ? iso->level[n] : 0,
+                           n <= MAX_LINES ? iso->shifted[n] : 1);
         }
         if (diff != NULL) {
             if (++diffs <= SHOW_DIFFS)
