@@ -1,8 +1,8 @@
 /*
  * Rule tree semantics against verdicts recorded from wazuh-analysisd
- * 4.14.7: the stock ruleset plus a file of test rules, and for each
- * scenario a series of Event Channel events from agent 001 with the rule
- * each ended on and the alerts written (log_alert_level 3).
+ * 4.14.7 with the stock ruleset plus a file of test rules. Each scenario
+ * is a series of Event Channel events from agent 001, with the rule each
+ * ended on and the alerts written at log_alert_level 3.
  */
 #include "config.h"
 
