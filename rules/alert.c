@@ -280,6 +280,9 @@ static cJSON *rule_object(const struct wl_alert_input *in,
         goto fail;
     if (r->info != NULL && !cJSON_AddStringToObject(rule, "info", r->info))
         goto fail;
+    if (r->context != NULL &&
+        !cJSON_AddNumberToObject(rule, "frequency", r->context->frequency))
+        goto fail;
     if (!(r->options & WL_RULE_NO_COUNTER) &&
         !cJSON_AddNumberToObject(rule, "firedtimes", (double)in->firedtimes))
         goto fail;
@@ -380,6 +383,10 @@ char *wl_alert_json(const struct wl_alert_input *in)
                                  in->manager_name ? in->manager_name : "") ||
         !cJSON_AddStringToObject(root, "id",
                                  in->alert_id ? in->alert_id : "0.0"))
+        goto out;
+    if (in->previous_output != NULL &&
+        !cJSON_AddStringToObject(root, "previous_output",
+                                 in->previous_output))
         goto out;
     if (!(in->rule->options & WL_RULE_NO_FULL_LOG) &&
         !cJSON_AddStringToObject(root, "full_log",

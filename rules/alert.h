@@ -17,6 +17,7 @@ struct wl_alert_input {
     const struct wl_event *ev;
     const char *description;  /* expanded; NULL expands rule's here */
     const char *data_json;    /* the "data" object text, or NULL */
+    const char *previous_output; /* correlation rules, or NULL */
     const char *manager_name; /* gethostname() of the manager */
     const char *alert_id;     /* "<seconds>.<n>" */
     struct timespec time;     /* receive time */

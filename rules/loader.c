@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "rules/tree.h"
+#include "rules/correlation.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
 
@@ -444,7 +445,9 @@ int wl_ruleset_load(const struct wl_ruleset_options *opts,
         opts->email_alert_level > 0 ? opts->email_alert_level : 12;
     ld.rs->root.sort_level = 0;
 
-    rc = read_decoder_names(&ld);
+    rc = wl_corr_init(ld.rs, opts->memory_size);
+    if (rc == 0)
+        rc = read_decoder_names(&ld);
     if (rc == 0)
         rc = files_collect(&ld, &fl, opts->rule_dirs, opts->rule_files,
                            opts->excludes);
@@ -484,6 +487,7 @@ void wl_ruleset_free(struct wl_ruleset *rs)
         wl_rule_free(rs->rules[i]);
     free(rs->rules);
     free(rs->root.children);
+    wl_corr_free(rs);
     free(rs->by_id);
     for (size_t i = 0; i < rs->unsupported_count; i++)
         free((char *)rs->unsupported_names[i]);

@@ -19,7 +19,8 @@ TESTS += tests/test-pattern-vectors
 libwazlab_a_SOURCES += rules/ruleset.h rules/rule.h rules/tree.h \
 	rules/xml.c rules/xml.h rules/cond.c rules/cond.h rules/opt_ip.c \
 	rules/opt_time.c rules/options.c rules/loader.c rules/tree.c \
-	rules/alert.c rules/alert.h rules/engine.c rules/engine.h
+	rules/alert.c rules/alert.h rules/engine.c rules/engine.h \
+	rules/correlation.c rules/correlation.h
 
 check_PROGRAMS += tests/test-rules-load
 tests_test_rules_load_SOURCES = tests/test-rules-load.c tests/tap.h

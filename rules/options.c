@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "rules/cond.h"
+#include "rules/correlation.h"
 #include "rules/tree.h"
 #include "daemon/error.h"
 
@@ -125,6 +126,8 @@ struct build {
     int correlation; /* uses if_matched_* or check_diff */
     int has_same;    /* uses same_* / different_* / global_frequency */
     int frequency;
+    long timeframe;
+    struct wl_rule_context *context; /* correlation filters read so far */
     int line;
 };
 
@@ -137,7 +140,7 @@ enum option_kind {
     OK_OPTIONS,
     OK_MITRE,
     OK_UNSUPPORTED,
-    OK_SAME,       /* unsupported correlation filter */
+    OK_SAME,       /* correlation filter */
     OK_DEPRECATED, /* accepted, no effect */
 };
 
@@ -597,20 +600,14 @@ static int read_element(struct build *b, const xmlNode *node)
     case OK_TEXT:
         rc = append(&b->text[def->index].text, text);
         b->text[def->index].line = line;
-        if (def->index == PT_IF_MATCHED_GROUP) {
+        if (def->index == PT_IF_MATCHED_GROUP)
             b->correlation = 1;
-            if (rc == 0)
-                rc = wl_load_unsupported(b->ld, name);
-        }
         break;
     case OK_LAST:
         rc = replace(&b->last[def->index].text, text);
         b->last[def->index].line = line;
-        if (def->index == PL_IF_MATCHED_SID) {
+        if (def->index == PL_IF_MATCHED_SID)
             b->correlation = 1;
-            if (rc == 0)
-                rc = wl_load_unsupported(b->ld, name);
-        }
         break;
     case OK_FIELD:
         rc = read_field(b, node, text);
@@ -626,7 +623,14 @@ static int read_element(struct build *b, const xmlNode *node)
         break;
     case OK_SAME:
         b->has_same = 1;
-        /* fall through */
+        rc = wl_corr_read_option(&b->context, name, text);
+        if (rc == WL_ENOENT) {
+            wl_load_report(b->ld, WL_RULESET_ERROR, line,
+                           "rule %d: unknown option <%s>", b->rule->id,
+                           name);
+            rc = WL_EINVAL;
+        }
+        break;
     case OK_UNSUPPORTED:
         if (def->index)
             b->correlation = 1;
@@ -729,6 +733,9 @@ static int read_attributes(struct build *b, const xmlNode *node)
         }
         b->frequency = (int)f;
     }
+    b->timeframe = v[4] != NULL ? parse_digits(v[4], 5) : 360;
+    if (b->timeframe < 0)
+        b->timeframe = 360;
     if (v[5] != NULL)
         r->ignore = (unsigned long)parse_digits(v[5], 6);
     if (v[6] != NULL) {
@@ -808,6 +815,38 @@ static int build_patterns(struct build *b)
     return 0;
 }
 
+/* Moves the correlation settings of an if_matched_* rule into it. */
+static int build_context(struct build *b)
+{
+    struct wl_rule_parents *p = b->parents;
+    struct wl_rule_context *ctx;
+
+    if (p->if_matched_sid == NULL && p->if_matched_group == NULL) {
+        wl_corr_context_free(b->context);
+        b->context = NULL;
+        return 0;
+    }
+    if (b->context == NULL) {
+        b->context = calloc(1, sizeof(*b->context));
+        if (b->context == NULL)
+            return WL_ENOMEM;
+    }
+    ctx = b->context;
+    ctx->frequency = b->frequency > 0 ? b->frequency : 2;
+    ctx->timeframe = b->timeframe;
+    if (p->if_matched_sid != NULL) {
+        ctx->if_matched_sid = atoi(p->if_matched_sid);
+    } else {
+        int rc = compile(b, WL_PATTERN_OSMATCH, p->if_matched_group, 0,
+                         b->text[PT_IF_MATCHED_GROUP].line, &ctx->group);
+        if (rc < 0)
+            return rc;
+    }
+    b->rule->context = ctx;
+    b->context = NULL;
+    return 0;
+}
+
 static int build_misc(struct build *b)
 {
     struct wl_rule *r = b->rule;
@@ -864,6 +903,9 @@ static int build_misc(struct build *b)
             return WL_ENOMEM;
         wl_cond_init_maxsize(c, r->maxsize);
     }
+    rc = build_context(b);
+    if (rc < 0)
+        return rc;
     if (r->unsupported) {
         c = new_cond(b);
         if (c == NULL)
@@ -976,6 +1018,7 @@ static void build_free(struct build *b)
             b->conds[i].free(&b->conds[i]);
     }
     free(b->conds);
+    wl_corr_context_free(b->context);
 }
 
 int wl_rule_read(struct wl_load *ld, const xmlNode *node,
@@ -1004,7 +1047,6 @@ int wl_rule_read(struct wl_load *ld, const xmlNode *node,
     }
     if (rc == 0)
         rc = validate(&b);
-    b.rule->unsupported = b.correlation || b.rule->unsupported;
     if (rc == 0)
         rc = take_texts(&b, group_name);
     if (rc == 0)
@@ -1054,6 +1096,8 @@ void wl_rule_free(struct wl_rule *r)
         free(r->mitre[i].tactic);
     }
     free(r->mitre);
+    wl_corr_context_free(r->context);
+    free(r->group_lists);
     free(r->children);
     free(r->file);
     free(r);

@@ -89,6 +89,26 @@ enum {
     WL_RULE_NO_COUNTER = 1 << 6,
 };
 
+struct wl_corr_list;
+
+/* What a correlation rule (if_matched_sid, if_matched_group) searches. */
+struct wl_rule_context {
+    int frequency;          /* events needed, the current one included */
+    long timeframe;         /* seconds */
+    int if_matched_sid;     /* 0 when none */
+    struct wl_pattern *group; /* if_matched_group (OS_Match), or NULL */
+    struct wl_corr_list *search; /* events searched; not owned */
+    unsigned same;          /* static fields that must be equal */
+    unsigned different;     /* static fields that must differ */
+    int global;             /* global_frequency: any agent */
+    int same_dynamic;       /* same_field given */
+    int different_dynamic;  /* different_field / not_same_field given */
+    char **same_fields;
+    size_t same_count;
+    char **different_fields;
+    size_t different_count;
+};
+
 /* One <mitre> entry: a technique id, with its tactic id in the new form. */
 struct wl_mitre_ref {
     char *technique;
@@ -119,6 +139,11 @@ struct wl_rule {
 
     struct wl_cond *conds;
     size_t cond_count;
+
+    struct wl_rule_context *context; /* correlation rules only */
+    struct wl_corr_list *sid_list;   /* target of an if_matched_sid */
+    struct wl_corr_list **group_lists; /* if_matched_group lists fed */
+    size_t group_list_count;
 
     struct wl_rule **children; /* in evaluation order */
     size_t child_count;

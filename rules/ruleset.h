@@ -4,8 +4,9 @@
  * duplicate ids, overwrite) and walking it for one decoded event.
  *
  * A struct wl_ruleset is read-only after wl_ruleset_load() except for the
- * atomic per-rule counters (firedtimes, ignore timers), so any number of
- * threads may match with it at once, each with its own scratch.
+ * atomic per-rule counters (firedtimes, ignore timers) and the events kept
+ * for correlation rules (under a lock), so any number of threads may match
+ * with it at once, each with its own scratch.
  */
 #ifndef WL_RULESET_H
 #define WL_RULESET_H
@@ -44,6 +45,7 @@ struct wl_ruleset_options {
     const char *const *decoder_files;
     int log_alert_level;   /* <alerts><log_alert_level>; 0 means 1 */
     int email_alert_level; /* <alerts><email_alert_level>; 0 means 12 */
+    int memory_size; /* <global><memory_size>: 0 means 8192 */
     /*
      * Receives every load message ("file:line: text"); NULL logs them
      * with daemon/log.h.
@@ -112,6 +114,12 @@ struct wl_rule_verdict {
     const struct wl_rule *chain[WL_RULE_MAX_DEPTH];
     int chain_len;
     int ignored; /* 1 when the ignore timer moved the verdict up */
+    /*
+     * Logs of the earlier events a correlation rule counted, newest
+     * first, joined by newlines; NULL unless two or more. Owned by the
+     * scratch, valid until its next match.
+     */
+    const char *previous_output;
 };
 
 /*

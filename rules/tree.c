@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "rules/tree.h"
+#include "rules/correlation.h"
 #include "daemon/error.h"
 
 #include <ctype.h>
@@ -291,6 +292,8 @@ int wl_tree_add(struct wl_load *ld, struct wl_rule *r,
         return rc;
     }
     rc = remember(rs, r);
+    if (rc == 0)
+        rc = wl_corr_attach(ld, r);
     if (rc < 0)
         return rc;
     rs->stats.rules_loaded++;
@@ -335,18 +338,28 @@ static void check_hour(const struct wl_ruleset *rs, time_t now)
  * Tests r and, when it passes, its children in order. Returns the rule
  * the event ends on below r (possibly r), or NULL; v->chain[depth] is r.
  */
-static const struct wl_rule *test(const struct wl_rule *r,
-                                  const struct wl_event *ev,
-                                  struct wl_pattern_scratch *ps,
-                                  struct wl_rule_verdict *v, int depth)
+struct walk {
+    const struct wl_ruleset *rs;
+    const struct wl_event *ev;
+    struct wl_pattern_scratch *ps;
+    struct wl_corr_match *corr;
+    struct wl_rule_verdict *v;
+};
+
+static const struct wl_rule *test(const struct walk *w,
+                                  const struct wl_rule *r, int depth)
 {
-    if (!wl_rule_conds_match(r, ev, ps))
+    struct wl_rule_verdict *v = w->v;
+
+    if (!wl_rule_conds_match(r, w->ev, w->ps))
+        return NULL;
+    /* The search for earlier events comes last: it marks what it uses. */
+    if (r->context != NULL && !wl_corr_search(w->rs, r, w->ev, w->corr))
         return NULL;
     v->chain[depth] = r;
     if (depth + 1 < WL_RULE_MAX_DEPTH) {
         for (size_t i = 0; i < r->child_count; i++) {
-            const struct wl_rule *hit =
-                test(r->children[i], ev, ps, v, depth + 1);
+            const struct wl_rule *hit = test(w, r->children[i], depth + 1);
 
             if (hit != NULL)
                 return hit;
@@ -360,6 +373,7 @@ static const struct wl_rule *test(const struct wl_rule *r,
 
 struct wl_rule_scratch {
     struct wl_pattern_scratch *ps;
+    struct wl_corr_match corr;
 };
 
 struct wl_rule_scratch *wl_rule_scratch_new(void)
@@ -380,6 +394,7 @@ void wl_rule_scratch_free(struct wl_rule_scratch *s)
 {
     if (s == NULL)
         return;
+    wl_corr_match_clear(&s->corr);
     wl_pattern_scratch_free(s->ps);
     free(s);
 }
@@ -406,15 +421,19 @@ int wl_ruleset_match(const struct wl_ruleset *rs, struct wl_rule_scratch *s,
     int category = wl_rule_category_find(type, strlen(type));
     time_t now = ev->received.tv_sec ? ev->received.tv_sec : time(NULL);
 
+    struct walk w = {
+        .rs = rs, .ev = ev, .ps = s->ps, .corr = &s->corr, .v = v};
+
     memset(v, 0, sizeof(*v));
     v->level = -1;
+    wl_corr_match_clear(&s->corr);
     check_hour(rs, now);
     for (size_t i = 0; i < rs->root.child_count && v->rule == NULL; i++) {
         const struct wl_rule *root = rs->root.children[i];
 
         if (root->category != category)
             continue;
-        v->rule = test(root, ev, s->ps, v, 0);
+        v->rule = test(&w, root, 0);
     }
     if (v->rule == NULL) {
         v->chain_len = 0;
@@ -426,15 +445,21 @@ int wl_ruleset_match(const struct wl_ruleset *rs, struct wl_rule_scratch *s,
     if (r->level == 0)
         return 0;
     if (r->ignore > 0) {
+        /* The alert keeps the counter of the rule that matched. */
         apply_ignore(v, now);
         if (v->rule == NULL) {
             v->level = -1;
             return 0;
         }
         v->level = v->rule->level;
-        v->firedtimes = atomic_load(&v->rule->firedtimes);
     }
     v->alert = v->rule->log && v->rule->level > 0;
+    v->previous_output = s->corr.previous_output;
+    /*
+     * NOTE: when memory runs out the event is not kept, so later
+     * correlation searches miss it; this verdict stands.
+     */
+    (void)wl_corr_store(rs, v->rule, ev, &s->corr);
     return 0;
 }
 

@@ -12,6 +12,8 @@
 #include "rules/rule.h"
 #include "rules/xml.h"
 
+struct wl_corr;
+
 struct wl_ruleset {
     struct wl_rule **rules; /* in the tree, load order; owned */
     size_t rule_count;
@@ -26,6 +28,7 @@ struct wl_ruleset {
     unsigned *unsupported_counts;
     size_t unsupported_count;
 
+    struct wl_corr *corr; /* correlation lists and their lock */
     int log_alert_level;
     int email_alert_level;
     atomic_llong hour; /* hour of the last match; counters reset on change */

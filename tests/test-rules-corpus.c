@@ -2,11 +2,9 @@
  * Verdicts on the real-event corpus against wazuh-analysisd 4.14.7's: the
  * stock rules (without 0215-policy_rules.xml) plus etc/rules/
  * local_rules.xml, log_alert_level 1, one fresh engine per corpus file,
- * every event from agent 001. For each event the alert (rule id, level,
- * description, groups, MITRE ids, firedtimes) or its absence must be
- * Wazuh's. Events whose Wazuh alert came from a correlation rule (not
- * supported yet) must get the verdict Wazuh gives the event on its own,
- * and firedtimes is not compared where correlation shifted it.
+ * every event from agent 001 in file order. For each event the alert
+ * (rule id, level, description, groups, MITRE ids, firedtimes) or its
+ * absence must be Wazuh's, correlation alerts included.
  */
 #include "config.h"
 
@@ -24,48 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_LINES 100000
 #define SHOW_DIFFS 5
-
-/*
- * Lines of one file that depend on correlation: the isolated verdict of
- * correlation alerts, and the lines whose firedtimes they shifted.
- */
-struct isolated {
-    int rule_id[MAX_LINES + 1]; /* 0: not a correlation alert */
-    int level[MAX_LINES + 1];
-    char shifted[MAX_LINES + 1]; /* firedtimes depends on correlation */
-};
-
-static void read_correlation(const char *shared, const char *file,
-                             struct isolated *iso)
-{
-    char path[1024], line[512];
-    FILE *f;
-
-    memset(iso, 0, sizeof(*iso));
-    snprintf(path, sizeof(path), "%s/corpus/expected/correlation.tsv",
-             shared);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char name[256], kind[64];
-        int n, rid, lvl, fired, irid, ilvl;
-
-        if (sscanf(line, "%255s %d %63s %d %d %d %d %d", name, &n, kind, &rid,
-                   &lvl, &fired, &irid, &ilvl) != 8)
-            continue;
-        if (strcmp(name, file) != 0 || n < 1 || n > MAX_LINES)
-            continue;
-        iso->shifted[n] = 1;
-        if (strcmp(kind, "correlation_alert") != 0)
-            continue;
-        iso->rule_id[n] = irid;
-        iso->level[n] = ilvl;
-    }
-    fclose(f);
-}
 
 /* Returns a JSON array text of the strings in a, malloc'd. */
 static char *array_text(const cJSON *a)
@@ -78,8 +35,7 @@ static char *array_text(const cJSON *a)
  * else a malloc'd description of the difference.
  */
 static char *compare(const struct wl_engine_result *res,
-                     const cJSON *expected, int iso_rule, int iso_level,
-                     int shifted)
+                     const cJSON *expected)
 {
     const cJSON *alert = cJSON_GetObjectItem(expected, "alert");
     const struct wl_rule *r = res->verdict.alert ? res->verdict.rule : NULL;
@@ -88,14 +44,6 @@ static char *compare(const struct wl_engine_result *res,
 
     if (r != NULL)
         snprintf(got, sizeof(got), "%d level %d", r->id, r->level);
-    if (iso_rule > 0) {
-        snprintf(want, sizeof(want), "%d level %d", iso_rule, iso_level);
-        if (strcmp(got, want) == 0)
-            return NULL;
-        snprintf(buf, sizeof(buf), "got %s, expected %s (isolated)", got,
-                 want);
-        return strdup(buf);
-    }
     if (cJSON_IsObject(alert))
         snprintf(want, sizeof(want), "%s level %d",
                  cJSON_GetObjectItem(alert, "rule_id")->valuestring,
@@ -123,8 +71,7 @@ static char *compare(const struct wl_engine_result *res,
     else if (strcmp(mitre, want_mitre) != 0)
         snprintf(buf, sizeof(buf), "rule %d mitre %s, expected %s", r->id,
                  mitre, want_mitre);
-    else if (!shifted &&
-             cJSON_IsNumber(cJSON_GetObjectItem(alert, "firedtimes")) &&
+    else if (cJSON_IsNumber(cJSON_GetObjectItem(alert, "firedtimes")) &&
              (double)res->verdict.firedtimes !=
                  cJSON_GetObjectItem(alert, "firedtimes")->valuedouble)
         snprintf(buf, sizeof(buf), "rule %d firedtimes %lu, expected %d",
@@ -142,8 +89,7 @@ static char *compare(const struct wl_engine_result *res,
 }
 
 static void run_file(const char *shared, const char *rules_dir,
-                     const char *local_rules, const char *file,
-                     struct isolated *iso)
+                     const char *local_rules, const char *file)
 {
     char in_path[1024], exp_path[1024];
     const char *dirs[] = {rules_dir, NULL};
@@ -175,7 +121,6 @@ static void run_file(const char *shared, const char *rules_dir,
         ok(0, "%s: inputs open and engine starts (%s)", file, err);
         goto out;
     }
-    read_correlation(shared, file, iso);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     ssize_t len;
@@ -202,11 +147,7 @@ static void run_file(const char *shared, const char *rules_dir,
         if (rc < 0) {
             diff = strdup("message dropped by the decoder");
         } else {
-            int iso_rule = n <= MAX_LINES ? iso->rule_id[n] : 0;
-
-            diff = compare(&res, expected, iso_rule,
-                           n <= MAX_LINES ? iso->level[n] : 0,
-                           n <= MAX_LINES ? iso->shifted[n] : 1);
+            diff = compare(&res, expected);
         }
         if (diff != NULL) {
             if (++diffs <= SHOW_DIFFS)
@@ -267,12 +208,10 @@ int main(void)
     qsort(names, count, sizeof(*names), cmp_str);
     wl_log_init("test-rules-corpus", WL_LOG_ERROR);
 
-    struct isolated *iso = malloc(sizeof(*iso));
     for (size_t i = 0; i < count; i++) {
-        run_file(shared, rules_dir, local_rules, names[i], iso);
+        run_file(shared, rules_dir, local_rules, names[i]);
         free(names[i]);
     }
-    free(iso);
     ok(count == 8, "8 corpus files compared");
     return tap_done();
 }

@@ -19,12 +19,6 @@
 
 #define MESSAGE_PREFIX "f:[001] (WIN10) 10.0.0.5->EventChannel:"
 
-/* Scenarios that need correlation (frequency, if_matched_*), not done yet. */
-static const char *const correlation_cases[] = {
-    "frequency-3",
-    "if_matched_group-same_field",
-};
-
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -45,16 +39,6 @@ static char *read_file(const char *path)
     }
     fclose(f);
     return buf;
-}
-
-static int is_correlation(const char *name)
-{
-    for (size_t i = 0;
-         i < sizeof(correlation_cases) / sizeof(*correlation_cases); i++) {
-        if (strcmp(name, correlation_cases[i]) == 0)
-            return 1;
-    }
-    return 0;
 }
 
 /* Runs the events of one scenario on a fresh engine and checks them. */
@@ -82,10 +66,6 @@ static void run_case(const cJSON *c, const char *rules_dir,
     int i = 0;
     const cJSON *ev;
 
-    if (is_correlation(name)) {
-        tap_skip("correlation rules are not supported yet");
-        return;
-    }
     if (wl_engine_new(&o, &e, err, sizeof(err)) < 0 ||
         (w = wl_engine_worker_new(e)) == NULL) {
         ok(0, "%s: engine starts (%s)", name, err);
@@ -122,6 +102,13 @@ static void run_case(const cJSON *c, const char *rules_dir,
             if (cJSON_IsString(want_desc))
                 is_str(res.description, want_desc->valuestring,
                        "%s: event %d description", name, i + 1);
+            /* Correlation alerts carry the frequency and earlier logs. */
+            if (wl_rule_id(r) == 100400) {
+                ok(strstr(res.alert_json, "\"frequency\":3,") != NULL,
+                   "%s: event %d alert has frequency 3", name, i + 1);
+                ok(strstr(res.alert_json, "\"previous_output\":") != NULL,
+                   "%s: event %d alert has previous_output", name, i + 1);
+            }
         }
         wl_engine_result_clear(&res);
         wl_record_free(rec);
