@@ -26,7 +26,7 @@ struct wl_rule_parents;
 /* Earlier events' logs kept for previous_output. */
 #define WL_CORR_MAX_PREVIOUS 11
 
-/* Per-match state: what the searches of one event found. */
+/* State of the correlation searches for one event. */
 struct wl_corr_match {
     int matched; /* level of the correlation that used this event */
     char *previous[WL_CORR_MAX_PREVIOUS]; /* newest first, malloc'd */
@@ -39,7 +39,7 @@ void wl_corr_match_clear(struct wl_corr_match *m);
 /*
  * Reads one correlation element of a rule (same_*, different_*,
  * not_same_*, same_field, different_field, not_same_field,
- * global_frequency). Returns 0, WL_ENOENT when name is none of them, or
+ * global_frequency). Returns 0, WL_ENOENT for any other name, or
  * WL_ENOMEM.
  */
 int wl_corr_read_option(struct wl_rule_context **ctx, const char *name,
@@ -53,10 +53,11 @@ int wl_corr_init(struct wl_ruleset *rs, int memory_size);
 void wl_corr_free(struct wl_ruleset *rs);
 
 /*
- * Links a rule just added to the tree with the events it searches: the
- * list of its if_matched_sid target, or a new list that every rule in
- * the tree whose groups match its if_matched_group feeds (once per tree
- * node, as analysisd does). Returns 0 or WL_ENOMEM.
+ * Links a rule just added to the tree with the events it searches. An
+ * if_matched_sid rule searches the list of its target rule. An
+ * if_matched_group rule gets a new list, fed by every rule in the tree
+ * whose groups match, once per tree node as in analysisd. Returns 0 or
+ * WL_ENOMEM.
  */
 int wl_corr_attach(struct wl_load *ld, struct wl_rule *r);
 
