@@ -37,6 +37,11 @@ const char *wl_cond_subject(const struct wl_cond *c,
         if (s == NULL)
             s = ev->static_fields[WL_SF_SRCUSER];
         break;
+    case WL_SUBJECT_SRCUSER_FIRST:
+        s = ev->static_fields[WL_SF_SRCUSER];
+        if (s == NULL)
+            s = ev->static_fields[WL_SF_DSTUSER];
+        break;
     case WL_SUBJECT_PROGRAM_NAME:
         s = ev->program_name;
         break;

@@ -6,6 +6,7 @@
 
 #include "rules/tree.h"
 #include "rules/correlation.h"
+#include "rules/lists.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
 
@@ -449,6 +450,8 @@ int wl_ruleset_load(const struct wl_ruleset_options *opts,
     if (rc == 0)
         rc = read_decoder_names(&ld);
     if (rc == 0)
+        rc = wl_lists_load(&ld);
+    if (rc == 0)
         rc = files_collect(&ld, &fl, opts->rule_dirs, opts->rule_files,
                            opts->excludes);
     if (rc == 0 && fl.count == 0) {
@@ -488,6 +491,7 @@ void wl_ruleset_free(struct wl_ruleset *rs)
     free(rs->rules);
     free(rs->root.children);
     wl_corr_free(rs);
+    wl_lists_free(rs);
     free(rs->by_id);
     for (size_t i = 0; i < rs->unsupported_count; i++)
         free((char *)rs->unsupported_names[i]);

@@ -20,10 +20,11 @@ libwazlab_a_SOURCES += rules/ruleset.h rules/rule.h rules/tree.h \
 	rules/xml.c rules/xml.h rules/cond.c rules/cond.h rules/opt_ip.c \
 	rules/opt_time.c rules/options.c rules/loader.c rules/tree.c \
 	rules/alert.c rules/alert.h rules/engine.c rules/engine.h \
-	rules/correlation.c rules/correlation.h
+	rules/correlation.c rules/correlation.h rules/lists.c rules/lists.h
 
 check_PROGRAMS += tests/test-rules-load
-tests_test_rules_load_SOURCES = tests/test-rules-load.c tests/tap.h
+tests_test_rules_load_SOURCES = tests/test-rules-load.c tests/tap.h \
+	tests/rules-test.h
 tests_test_rules_load_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-load
 
@@ -41,17 +42,20 @@ rules/mitre-data.c: $(srcdir)/rules/mitre-gen.awk \
 	$(AWK) -f $(srcdir)/rules/mitre-gen.awk > $@.tmp && mv $@.tmp $@
 
 check_PROGRAMS += tests/test-rules-semantics
-tests_test_rules_semantics_SOURCES = tests/test-rules-semantics.c tests/tap.h
+tests_test_rules_semantics_SOURCES = tests/test-rules-semantics.c tests/tap.h \
+	tests/rules-test.h
 tests_test_rules_semantics_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-semantics
 
 check_PROGRAMS += tests/test-rules-corpus
-tests_test_rules_corpus_SOURCES = tests/test-rules-corpus.c tests/tap.h
+tests_test_rules_corpus_SOURCES = tests/test-rules-corpus.c tests/tap.h \
+	tests/rules-test.h
 tests_test_rules_corpus_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-corpus
 
 check_PROGRAMS += tests/test-rules-chain
-tests_test_rules_chain_SOURCES = tests/test-rules-chain.c tests/tap.h
+tests_test_rules_chain_SOURCES = tests/test-rules-chain.c tests/tap.h \
+	tests/rules-test.h
 tests_test_rules_chain_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-chain
 
@@ -69,3 +73,8 @@ bench_bench_rules_LDADD = $(WL_LIBS)
 # wazlab-logtest phase 3 (the program is built by tools/local.mk)
 dist_noinst_SCRIPTS += tests/test-logtest-rules.sh
 TESTS += tests/test-logtest-rules.sh
+
+check_PROGRAMS += tests/test-rules-lists
+tests_test_rules_lists_SOURCES = tests/test-rules-lists.c tests/tap.h
+tests_test_rules_lists_LDADD = $(WL_LIBS)
+TESTS += tests/test-rules-lists

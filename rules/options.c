@@ -8,6 +8,7 @@
 
 #include "rules/cond.h"
 #include "rules/correlation.h"
+#include "rules/lists.h"
 #include "rules/tree.h"
 #include "daemon/error.h"
 
@@ -139,6 +140,7 @@ enum option_kind {
     OK_IP,
     OK_OPTIONS,
     OK_MITRE,
+    OK_LIST,
     OK_UNSUPPORTED,
     OK_SAME,       /* correlation filter */
     OK_DEPRECATED, /* accepted, no effect */
@@ -189,7 +191,7 @@ static const struct option_def option_defs[] = {
     {"options", OK_OPTIONS, 0},
     {"mitre", OK_MITRE, 0},
     {"if_matched_regex", OK_UNSUPPORTED, 1},
-    {"list", OK_UNSUPPORTED, 0},
+    {"list", OK_LIST, 0},
     {"if_fts", OK_UNSUPPORTED, 0},
     {"check_diff", OK_UNSUPPORTED, 1},
     {"compiled_rule", OK_UNSUPPORTED, 0},
@@ -553,6 +555,123 @@ static int read_mitre(struct build *b, const xmlNode *node)
     return rc;
 }
 
+/* Static fields a <list field> may name, and what each tests. */
+static const struct {
+    const char *name;
+    enum wl_subject subject;
+    int index;
+} list_fields[] = {
+    {"srcip", WL_SUBJECT_STATIC, WL_SF_SRCIP},
+    {"srcport", WL_SUBJECT_STATIC, WL_SF_SRCPORT},
+    {"dstip", WL_SUBJECT_STATIC, WL_SF_DSTIP},
+    {"dstport", WL_SUBJECT_STATIC, WL_SF_DSTPORT},
+    {"user", WL_SUBJECT_SRCUSER_FIRST, 0},
+    {"url", WL_SUBJECT_STATIC, WL_SF_URL},
+    {"id", WL_SUBJECT_STATIC, WL_SF_ID},
+    {"hostname", WL_SUBJECT_HOSTNAME, 0},
+    {"program_name", WL_SUBJECT_PROGRAM_NAME, 0},
+    {"status", WL_SUBJECT_STATIC, WL_SF_STATUS},
+    {"action", WL_SUBJECT_STATIC, WL_SF_ACTION},
+    {"protocol", WL_SUBJECT_STATIC, WL_SF_PROTOCOL},
+    {"system_name", WL_SUBJECT_STATIC, WL_SF_SYSTEM_NAME},
+    {"data", WL_SUBJECT_STATIC, WL_SF_DATA},
+    {"extra_data", WL_SUBJECT_STATIC, WL_SF_EXTRA_DATA},
+};
+
+/* Points c at the value <list field="name"> names. */
+static int list_subject(struct build *b, struct wl_cond *c, char *name)
+{
+    for (size_t i = 0; i < sizeof(list_fields) / sizeof(*list_fields); i++) {
+        if (strcasecmp(name, list_fields[i].name) == 0) {
+            c->subject = list_fields[i].subject;
+            c->index = list_fields[i].index;
+            return 0;
+        }
+    }
+    /* Any other name is a dynamic field; spaces around it are dropped. */
+    name += strspn(name, " ");
+    name[strcspn(name, " ")] = '\0';
+    int slot = wl_fieldnames_add(b->ld->names, name, strlen(name));
+    if (slot < 0)
+        return slot;
+    c->subject = WL_SUBJECT_FIELD;
+    c->index = slot;
+    return 0;
+}
+
+/* Reads <list field="..." lookup="..." check_value="...">name</list>. */
+static int read_list(struct build *b, const xmlNode *node, const char *text)
+{
+    int line = wl_xml_line(node);
+    char *field = NULL, *lookup = NULL, *check = NULL;
+    struct wl_pattern *pattern = NULL;
+    int kind = WL_LIST_MATCH_KEY, rc = 0;
+    char err[256];
+
+    for (const xmlAttr *a = node->properties; rc == 0 && a != NULL;
+         a = a->next) {
+        const char *an = (const char *)a->name;
+        char **slot = strcasecmp(an, "field") == 0     ? &field
+                      : strcasecmp(an, "lookup") == 0  ? &lookup
+                      : strcasecmp(an, "check_value") == 0 ? &check
+                                                           : NULL;
+        if (slot == NULL) {
+            wl_load_report(b->ld, WL_RULESET_ERROR, line,
+                           "rule %d: invalid <list> attribute '%s' (field, "
+                           "lookup or check_value)",
+                           b->rule->id, an);
+            rc = WL_EINVAL;
+            break;
+        }
+        free(*slot);
+        *slot = wl_xml_attr(node, an, 0, b->ld->vars, &rc, err, sizeof(err));
+        if (rc < 0 && rc != WL_ENOMEM) {
+            wl_load_report(b->ld, WL_RULESET_ERROR, line, "rule %d: %s",
+                           b->rule->id, err);
+            rc = WL_EINVAL;
+        }
+    }
+    if (rc == 0 && field == NULL) {
+        wl_load_report(b->ld, WL_RULESET_ERROR, line,
+                       "rule %d: <list> needs a field attribute",
+                       b->rule->id);
+        rc = WL_EINVAL;
+    }
+    if (rc == 0 && lookup != NULL &&
+        (kind = wl_list_lookup_find(lookup)) < 0) {
+        wl_load_report(b->ld, WL_RULESET_ERROR, line,
+                       "rule %d: invalid <list> lookup '%s'", b->rule->id,
+                       lookup);
+        rc = WL_EINVAL;
+    }
+    if (rc == 0 && check != NULL)
+        rc = compile(b, WL_PATTERN_OSMATCH, check, 0, line, &pattern);
+    const struct wl_cdb_list *list =
+        rc == 0 ? wl_lists_find(b->ld->rs, text) : NULL;
+    if (rc == 0 && list == NULL) {
+        wl_load_report(b->ld, WL_RULESET_WARNING, line,
+                       "rule %d: list '%s' is not configured or could not "
+                       "be read; rule skipped",
+                       b->rule->id, text);
+        rc = WL_EINVAL;
+    }
+    if (rc == 0) {
+        struct wl_cond *c = new_cond(b);
+
+        rc = c == NULL ? WL_ENOMEM : list_subject(b, c, field);
+        if (rc == 0) {
+            rc = wl_cond_init_list(c, list, (enum wl_list_lookup)kind,
+                                   pattern);
+            pattern = NULL;
+        }
+    }
+    wl_pattern_free(pattern);
+    free(field);
+    free(lookup);
+    free(check);
+    return rc;
+}
+
 /* Reads one child element of <rule>. */
 static int read_element(struct build *b, const xmlNode *node)
 {
@@ -620,6 +739,9 @@ static int read_element(struct build *b, const xmlNode *node)
         break;
     case OK_MITRE:
         rc = read_mitre(b, node);
+        break;
+    case OK_LIST:
+        rc = read_list(b, node, text);
         break;
     case OK_SAME:
         b->has_same = 1;

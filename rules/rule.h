@@ -43,6 +43,7 @@ enum wl_cond_rank {
     WL_RANK_EXTRA_DATA,
     WL_RANK_HOSTNAME,
     WL_RANK_STATUS,
+    WL_RANK_LIST,
     WL_RANK_NEVER, /* an option not supported yet */
 };
 
@@ -52,6 +53,7 @@ enum wl_subject {
     WL_SUBJECT_FIELD,        /* dynamic field by slot */
     WL_SUBJECT_STATIC,       /* ev->static_fields[index] */
     WL_SUBJECT_USER,         /* dstuser, else srcuser */
+    WL_SUBJECT_SRCUSER_FIRST, /* srcuser, else dstuser (<list>) */
     WL_SUBJECT_PROGRAM_NAME, /* predecoded program name */
     WL_SUBJECT_LOCATION,     /* the full location string */
     WL_SUBJECT_HOSTNAME,

@@ -25,6 +25,12 @@ enum wl_ruleset_report_level {
     WL_RULESET_INFO,    /* summary lines */
 };
 
+/* A CDB list: the path rules name it by, and the key:value file to read. */
+struct wl_ruleset_list {
+    const char *name; /* as in <list>...</list>: "etc/lists/audit-keys" */
+    const char *path; /* the file; NULL reads name */
+};
+
 /*
  * Where to find the rules, as the <ruleset> section of ossec.conf lists
  * them. Every list is NULL-terminated and may be NULL. Files of all
@@ -43,6 +49,8 @@ struct wl_ruleset_options {
      */
     const char *const *decoder_dirs;
     const char *const *decoder_files;
+    /* The lists rules may use, ended by an entry with a NULL name. */
+    const struct wl_ruleset_list *lists;
     int log_alert_level;   /* <alerts><log_alert_level>; 0 means 1 */
     int email_alert_level; /* <alerts><email_alert_level>; 0 means 12 */
     int memory_size; /* <global><memory_size>: 0 means 8192 */

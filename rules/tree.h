@@ -13,6 +13,7 @@
 #include "rules/xml.h"
 
 struct wl_corr;
+struct wl_lists;
 
 struct wl_ruleset {
     struct wl_rule **rules; /* in the tree, load order; owned */
@@ -29,6 +30,7 @@ struct wl_ruleset {
     size_t unsupported_count;
 
     struct wl_corr *corr; /* correlation lists and their lock */
+    struct wl_lists *lists; /* CDB lists of the options */
     int log_alert_level;
     int email_alert_level;
     atomic_llong hour; /* hour of the last match; counters reset on change */

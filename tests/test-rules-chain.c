@@ -11,6 +11,7 @@
 #include "rules/engine.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
+#include "tests/rules-test.h"
 #include "tests/tap.h"
 
 #include <cjson/cJSON.h>
@@ -105,7 +106,7 @@ static int run(struct wl_engine *e, const char *payload,
     return rc;
 }
 
-static struct wl_engine *start(const char *const *dirs,
+static struct wl_engine *start(const char *shared, const char *const *dirs,
                                const char *const *files)
 {
     static const char *const excludes[] = {"0215-policy_rules.xml", NULL};
@@ -116,9 +117,13 @@ static struct wl_engine *start(const char *const *dirs,
                   .log_alert_level = 3},
         .manager_name = "test",
     };
+    struct wl_ruleset_list lists[STOCK_LIST_COUNT + 1];
+    char list_paths[STOCK_LIST_COUNT][1024];
     struct wl_engine *e = NULL;
     char err[256] = "";
 
+    stock_lists(shared, lists, list_paths);
+    o.rules.lists = lists;
     if (wl_engine_new(&o, &e, err, sizeof(err)) < 0)
         tap_diag("engine: %s", err);
     return e;
@@ -210,7 +215,7 @@ int main(void)
 
     const char *stock_dirs[] = {stock, NULL};
     const char *local_files[] = {local, NULL};
-    struct wl_engine *e = start(stock_dirs, local_files);
+    struct wl_engine *e = start(shared, stock_dirs, local_files);
     if (!ok(e != NULL, "stock rules and local_rules.xml load"))
         return tap_done();
     is_int(run(e, payload, &res), 0, "stock rules: event processed");
@@ -224,7 +229,7 @@ int main(void)
     wl_engine_free(e);
 
     const char *our_dirs[] = {ours, NULL};
-    e = start(our_dirs, NULL);
+    e = start(shared, our_dirs, NULL);
     if (!ok(e != NULL, "default ruleset loads"))
         return tap_done();
     is_int(run(e, payload, &res), 0, "default rules: event processed");

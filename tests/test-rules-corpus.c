@@ -13,6 +13,7 @@
 #include "rules/rule.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
+#include "tests/rules-test.h"
 #include "tests/tap.h"
 
 #include <cjson/cJSON.h>
@@ -102,6 +103,11 @@ static void run_file(const char *shared, const char *rules_dir,
                   .log_alert_level = 1},
         .manager_name = "test",
     };
+    struct wl_ruleset_list lists[STOCK_LIST_COUNT + 1];
+    char list_paths[STOCK_LIST_COUNT][1024];
+
+    stock_lists(shared, lists, list_paths);
+    o.rules.lists = lists;
     struct wl_engine *e = NULL;
     struct wl_engine_worker *w = NULL;
     char err[256] = "";

@@ -6,6 +6,7 @@
 
 #include "rules/ruleset.h"
 #include "daemon/error.h"
+#include "tests/rules-test.h"
 #include "tests/tap.h"
 
 #include <stdio.h>
@@ -44,8 +45,12 @@ static void test_stock(const char *shared)
                                    .report_ctx = &m};
     struct wl_fieldnames *names = wl_fieldnames_new();
     struct wl_ruleset *rs = NULL;
+    struct wl_ruleset_list lists[STOCK_LIST_COUNT + 1];
+    char list_paths[STOCK_LIST_COUNT][1024];
     char err[256] = "";
 
+    stock_lists(shared, lists, list_paths);
+    o.lists = lists;
     snprintf(rules, sizeof(rules), "%s/wazuh-ruleset/full/rules", shared);
     snprintf(decoders, sizeof(decoders), "%s/wazuh-ruleset/full/decoders",
              shared);

@@ -9,6 +9,7 @@
 #include "rules/engine.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
+#include "tests/rules-test.h"
 #include "tests/tap.h"
 
 #include <cjson/cJSON.h>
@@ -42,8 +43,8 @@ static char *read_file(const char *path)
 }
 
 /* Runs the events of one scenario on a fresh engine and checks them. */
-static void run_case(const cJSON *c, const char *rules_dir,
-                     const char *test_file)
+static void run_case(const cJSON *c, const char *shared,
+                     const char *rules_dir, const char *test_file)
 {
     const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
     const cJSON *events = cJSON_GetObjectItem(c, "events");
@@ -59,6 +60,11 @@ static void run_case(const cJSON *c, const char *rules_dir,
                   .log_alert_level = 3},
         .manager_name = "test",
     };
+    struct wl_ruleset_list lists[STOCK_LIST_COUNT + 1];
+    char list_paths[STOCK_LIST_COUNT][1024];
+
+    stock_lists(shared, lists, list_paths);
+    o.rules.lists = lists;
     struct wl_engine *e = NULL;
     struct wl_engine_worker *w = NULL;
     char err[256] = "", got_alerts[512] = "", want_alerts[512] = "";
@@ -165,7 +171,7 @@ int main(void)
     int cases = 0;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases"))
     {
-        run_case(c, rules_dir, test_file);
+        run_case(c, shared, rules_dir, test_file);
         cases++;
     }
     is_int(cases, 19, "19 scenarios run");

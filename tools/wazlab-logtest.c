@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_LISTS 32
+
 struct logtest {
     char queue;
     const char *location;
@@ -46,6 +48,8 @@ struct logtest {
     const char *rule_files[33];
     const char *excludes[33];
     const char *decoder_dirs[2];
+    struct wl_ruleset_list lists[MAX_LISTS + 1];
+    int list_count;
     int rule_dir_count;
     int rule_file_count;
     int exclude_count;
@@ -82,9 +86,14 @@ static void usage(FILE *out)
             "      --rules-file=FILE load one rule file (repeatable)\n"
             "      --rules-exclude=NAME  skip rule files with this "
             "basename\n"
+            "      --list=NAME[=FILE]    CDB list rules name NAME, read "
+            "from FILE\n"
+            "                        (default NAME; repeatable)\n"
             "      --wazuh-ruleset=DIR   load DIR/rules without "
             "0215-policy_rules.xml,\n"
-            "                        with DIR/decoders for <decoded_as>\n"
+            "                        with DIR/decoders for <decoded_as> "
+            "and the lists\n"
+            "                        of DIR/lists as etc/lists/NAME\n"
             "      --log-alert-level=N   lowest level that writes an "
             "alert (default 1)\n"
             "  -h, --help            show this help\n"
@@ -414,6 +423,45 @@ static int add_path(const char **list, int *count, const char *value,
     return 0;
 }
 
+/* Adds a CDB list: name as rules write it, and the file to read. */
+static int add_list(struct logtest *lt, const char *name, const char *path)
+{
+    if (lt->list_count >= MAX_LISTS) {
+        fprintf(stderr, "wazlab-logtest: too many lists (max %d)\n",
+                MAX_LISTS);
+        return -1;
+    }
+    lt->lists[lt->list_count].name = name;
+    lt->lists[lt->list_count].path = path;
+    lt->list_count++;
+    lt->lists[lt->list_count].name = NULL;
+    return 0;
+}
+
+/* Adds the lists of a Wazuh ruleset copy that exist under dir/lists. */
+static int add_wazuh_lists(struct logtest *lt, const char *dir)
+{
+    static const char *const names[] = {
+        "audit-keys",
+        "amazon/aws-eventnames",
+        "security-eventchannel",
+        "malicious-ioc/malware-hashes",
+        "malicious-ioc/malicious-ip",
+        "malicious-ioc/malicious-domains",
+    };
+    static char rule_names[6][128], paths[6][4096];
+
+    for (int i = 0; i < 6; i++) {
+        snprintf(rule_names[i], sizeof(rule_names[i]), "etc/lists/%s",
+                 names[i]);
+        snprintf(paths[i], sizeof(paths[i]), "%s/lists/%s", dir, names[i]);
+        if (access(paths[i], R_OK) == 0 &&
+            add_list(lt, rule_names[i], paths[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Handles the rule selection options. */
 static int add_rule_option(struct logtest *lt, int c, const char *value)
 {
@@ -431,12 +479,22 @@ static int add_rule_option(struct logtest *lt, int c, const char *value)
     case 'X':
         return add_path(lt->excludes, &lt->exclude_count, value,
                         "rules-exclude");
+    case 'T': {
+        /* value points into argv, which may be changed in place. */
+        char *name = (char *)value;
+        char *eq = strchr(name, '=');
+
+        if (eq != NULL)
+            *eq++ = '\0';
+        return add_list(lt, name, eq);
+    }
     case 'W':
         snprintf(rules, sizeof(rules), "%s/rules", value);
         snprintf(decoders, sizeof(decoders), "%s/decoders", value);
         lt->decoder_dirs[0] = decoders;
         if (add_path(lt->excludes, &lt->exclude_count,
-                     "0215-policy_rules.xml", "rules-exclude") < 0)
+                     "0215-policy_rules.xml", "rules-exclude") < 0 ||
+            add_wazuh_lists(lt, value) < 0)
             return -1;
         return add_path(lt->rule_dirs, &lt->rule_dir_count, rules,
                         "rules-dir");
@@ -466,6 +524,7 @@ static int load_rules(struct logtest *lt)
         .rule_files = lt->rule_files,
         .excludes = lt->excludes,
         .decoder_dirs = lt->decoder_dirs[0] ? lt->decoder_dirs : NULL,
+        .lists = lt->list_count > 0 ? lt->lists : NULL,
         .log_alert_level = lt->log_alert_level,
     };
     int chosen = lt->rule_dir_count > 0 || lt->rule_file_count > 0;
@@ -501,6 +560,7 @@ static int parse_options(struct logtest *lt, int argc, char **argv)
         {"rules-file", required_argument, NULL, 'F'},
         {"rules-exclude", required_argument, NULL, 'X'},
         {"wazuh-ruleset", required_argument, NULL, 'W'},
+        {"list", required_argument, NULL, 'T'},
         {"log-alert-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -537,6 +597,7 @@ static int parse_options(struct logtest *lt, int argc, char **argv)
         case 'F':
         case 'X':
         case 'W':
+        case 'T':
         case 'L':
             if (add_rule_option(lt, c, optarg) < 0)
                 return 2;
