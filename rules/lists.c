@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Longest list line read, as analysisd's buffer. */
+/* Maximum length of a list line, the size of analysisd's buffer. */
 #define LINE_MAX_BYTES 65536
 
 struct entry {
@@ -313,7 +313,10 @@ static int match_list(const struct wl_cond *c, const struct wl_event *ev,
     case WL_LIST_NOT_ADDRESS_MATCH_KEY:
         return find_address(lc->list, key, len) == NULL;
     case WL_LIST_ADDRESS_MATCH_KEY_VALUE:
-        /* Inverted as in analysisd 4.14.7: passes on a miss. */
+        /*
+         * Inverted as in analysisd 4.14.7: passes unless the key is found
+         * and its value matches.
+         */
         e = find_address(lc->list, key, len);
         return e == NULL || !value_matches(lc, e, ps);
     }

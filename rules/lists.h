@@ -1,7 +1,7 @@
 /*
  * CDB lists for the <list> rule option: key:value text files read once at
- * load time into hash tables (analysisd compiles them to CDB files; the
- * lookups give the same answers).
+ * load time into hash tables. analysisd compiles the same files to CDB
+ * files first; lookups return the same results.
  */
 #ifndef WL_RULES_LISTS_H
 #define WL_RULES_LISTS_H
