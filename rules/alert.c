@@ -325,7 +325,10 @@ static int add_agent(cJSON *root, const struct wl_alert_input *in)
     const struct wl_event *ev = in->ev;
     cJSON *agent = cJSON_AddObjectToObject(root, "agent");
     const char *id = ev->agent_id ? ev->agent_id : "000";
-    const char *name = ev->agent_name ? ev->agent_name : in->manager_name;
+    /* Events of the manager itself carry the manager's name. */
+    const char *name = strcmp(id, "000") == 0 || ev->agent_name == NULL
+                           ? in->manager_name
+                           : ev->agent_name;
 
     if (agent == NULL || !cJSON_AddStringToObject(agent, "id", id) ||
         !cJSON_AddStringToObject(agent, "name", name ? name : ""))
@@ -392,11 +395,15 @@ char *wl_alert_json(const struct wl_alert_input *in)
         !cJSON_AddStringToObject(root, "full_log",
                                  ev->full_log ? ev->full_log : ""))
         goto out;
-    if (ev->program_name != NULL) {
+    if (ev->program_name != NULL || ev->dec_timestamp != NULL) {
         cJSON *pre = cJSON_AddObjectToObject(root, "predecoder");
 
         if (pre == NULL ||
-            !cJSON_AddStringToObject(pre, "program_name", ev->program_name))
+            (ev->program_name != NULL &&
+             !cJSON_AddStringToObject(pre, "program_name",
+                                      ev->program_name)) ||
+            (ev->dec_timestamp != NULL &&
+             !cJSON_AddStringToObject(pre, "timestamp", ev->dec_timestamp)))
             goto out;
     }
     if (add_decoder(root, ev) < 0)

@@ -1056,7 +1056,7 @@ static int validate(struct build *b)
                        r->id, sid);
         return WL_EINVAL;
     }
-    if (lvl != NULL && parse_digits(lvl, 9) < 0) {
+    if (lvl != NULL && parse_digits(lvl, 9) <= 0) {
         wl_load_report(b->ld, WL_RULESET_ERROR, b->text[PT_IF_LEVEL].line,
                        "rule %d: invalid <if_level> '%s'", r->id, lvl);
         return WL_EINVAL;
