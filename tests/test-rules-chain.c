@@ -149,6 +149,58 @@ static void check_chain(const struct wl_rule_verdict *v)
     is_str(got, want, "stock rules: chain of rules that matched");
 }
 
+/* Returns the keys of a JSON object, comma-separated, in order. */
+static void key_order(const cJSON *obj, char *out, size_t size)
+{
+    const cJSON *item;
+
+    out[0] = '\0';
+    cJSON_ArrayForEach(item, obj)
+    {
+        size_t n = strlen(out);
+
+        snprintf(out + n, size - n, "%s%s", n ? "," : "", item->string);
+    }
+}
+
+/*
+ * Checks the shape of the alert against a line of Wazuh's alerts.json:
+ * key order, and the data object byte for byte as Wazuh printed it in
+ * the expected output of the corpus line.
+ */
+static void check_shape(const char *alert_json, const char *expected_line)
+{
+    cJSON *alert = cJSON_Parse(alert_json ? alert_json : "");
+    char keys[512];
+
+    key_order(alert, keys, sizeof(keys));
+    is_str(keys,
+           "timestamp,rule,agent,manager,id,full_log,decoder,data,location",
+           "alert keys in Wazuh's order");
+    key_order(cJSON_GetObjectItem(alert, "rule"), keys, sizeof(keys));
+    is_str(keys, "level,description,id,mitre,firedtimes,mail,groups",
+           "rule keys in Wazuh's order");
+    key_order(cJSON_GetObjectItem(alert, "agent"), keys, sizeof(keys));
+    is_str(keys, "id,name,ip", "agent keys");
+    is_str(cJSON_GetStringValue(cJSON_GetObjectItem(alert, "location")),
+           "EventChannel", "location without the agent prefix");
+    cJSON_Delete(alert);
+
+    /* The expected line is {"line":N,"decoder":..,"data":{..},"alert":..}. */
+    const char *want = expected_line ? strstr(expected_line, "\"data\":")
+                                     : NULL;
+    const char *want_end = want ? strstr(want, ",\"alert\":") : NULL;
+    const char *got = alert_json ? strstr(alert_json, ",\"data\":") : NULL;
+    const char *got_end = got ? strstr(got, ",\"location\":") : NULL;
+
+    if (!ok(want && want_end && got && got_end, "data objects found"))
+        return;
+    got++;
+    ok((size_t)(got_end - got) == (size_t)(want_end - want) &&
+           memcmp(got, want, (size_t)(want_end - want)) == 0,
+       "data object byte for byte as in Wazuh's output");
+}
+
 static void show_chain(const struct wl_rule_verdict *v)
 {
     char got[256] = "";
@@ -221,6 +273,12 @@ int main(void)
     is_int(run(e, payload, &res), 0, "stock rules: event processed");
     check_chain(&res.verdict);
     check_alert(&res, "stock rules");
+    char expected_path[1024];
+    snprintf(expected_path, sizeof(expected_path), "%s/corpus/expected/%s",
+             shared, strrchr(EVENT_FILE, '/') + 1);
+    char *expected = read_line(expected_path, EVENT_LINE);
+    check_shape(res.alert_json, expected);
+    free(expected);
     wl_engine_result_clear(&res);
     is_int(run(e, benign, &res), 0, "stock rules: benign task processed");
     ok(res.verdict.rule == NULL || wl_rule_id(res.verdict.rule) != 100300,
