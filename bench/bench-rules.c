@@ -174,8 +174,10 @@ int main(int argc, char **argv)
             best_engine = t3 - t2;
     }
 
-    printf("events: %zu x %d passes, %lu alerts per pass (level >= 3)\n",
-           m.count, passes, alerts / (unsigned long)passes);
+    printf("rules: %u loaded; events: %zu x %d passes, %lu alerts per pass "
+           "(level >= 3)\n",
+           wl_ruleset_stats(rs)->rules_loaded, m.count, passes,
+           alerts / (unsigned long)passes);
     printf("decode only:   %7.2f us/event\n", best_decode / n * 1e6);
     printf("rules only:    %7.2f us/event (events decoded beforehand)\n",
            best_match / n * 1e6);

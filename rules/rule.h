@@ -14,8 +14,10 @@
 #include "rules/ruleset.h"
 
 /*
- * What a condition tests, in the order analysisd checks them (the order
- * matters only for speed because no condition has side effects).
+ * What a condition tests, in the order they are checked. This is
+ * analysisd's order except that <match> and <regex>, which scan the whole
+ * log, come after the <field> tests. No condition has side effects, so
+ * the order changes only the speed.
  */
 enum wl_cond_rank {
     WL_RANK_DECODED_AS,
@@ -23,12 +25,12 @@ enum wl_cond_rank {
     WL_RANK_ID,
     WL_RANK_SYSTEM_NAME,
     WL_RANK_PROTOCOL,
-    WL_RANK_MATCH,
-    WL_RANK_REGEX,
     WL_RANK_ACTION,
     WL_RANK_URL,
     WL_RANK_LOCATION,
     WL_RANK_FIELD,
+    WL_RANK_MATCH,
+    WL_RANK_REGEX,
     WL_RANK_SRCIP,
     WL_RANK_DSTIP,
     WL_RANK_SRCPORT,
