@@ -12,18 +12,44 @@
 #include "decoders/decode.h"
 #include "decoders/event.h"
 
-/* Bytes appended at the end; data is NUL-terminated once non-empty. */
+/* Growable byte buffer, reused from event to event. */
 struct wl_dec_buf {
     char *data;
     size_t len;
     size_t cap;
 };
 
-/* Each returns 0 or WL_ENOMEM. */
-int wl_dec_buf_reserve(struct wl_dec_buf *b, size_t extra);
+/*
+ * The buffer functions return 0 or WL_ENOMEM. Appends keep data
+ * NUL-terminated.
+ */
+int wl_dec_buf_grow(struct wl_dec_buf *b, size_t extra);
+
+/* Makes room for extra bytes and a NUL after the current length. */
+static inline int wl_dec_buf_reserve(struct wl_dec_buf *b, size_t extra)
+{
+    if (extra < b->cap && b->len + extra < b->cap)
+        return 0;
+    return wl_dec_buf_grow(b, extra);
+}
+
 int wl_dec_buf_append(struct wl_dec_buf *b, const char *s, size_t n);
 int wl_dec_buf_putc(struct wl_dec_buf *b, char c);
 void wl_dec_buf_free(struct wl_dec_buf *b);
+
+/* Returns 1 for the bytes cJSON escapes in a string: '"', '\\', controls. */
+int wl_dec_needs_escape(unsigned char c);
+
+/*
+ * Returns the length of the leading run of the n bytes at s that need no
+ * change: no '&' when amp is set, no byte that cJSON escapes when escape
+ * is set.
+ */
+size_t wl_dec_plain_run(const char *s, size_t n, int amp, int escape);
+
+/* Writes cJSON's escape sequence for c at p (2 or 6 bytes); returns the
+ * new end. */
+char *wl_dec_put_escape(char *p, unsigned char c);
 
 /*
  * Appends s as a quoted JSON string the way cJSON 1.7 prints it: '"' and
@@ -32,8 +58,9 @@ void wl_dec_buf_free(struct wl_dec_buf *b);
  */
 int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n);
 
-/* Name of the manager host without its domain ("vm" for "vm.lab"). */
+/* Decoder state shared read-only by all threads. */
 struct wl_decoders {
+    /* The manager's host name without its domain ("vm" for "vm.lab"). */
     char hostname[256];
 };
 
@@ -53,7 +80,8 @@ int wl_winevt_decode(struct wl_winevt *w, const char *log, struct wl_event *ev,
 
 /*
  * Pre-decodes the syslog header of ev->full_log (program name, predecoded
- * timestamp and hostname) and sets ev->log. Never fails.
+ * timestamp and hostname) and sets ev->log. A header's copies go to the
+ * event's arena; when that allocation fails the field stays NULL.
  */
 void wl_predecode_syslog(struct wl_event *ev, const char **hostname);
 

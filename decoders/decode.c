@@ -135,14 +135,13 @@ static int parse_agent(struct wl_event *ev, const char *loc)
         ev->agent_name = end ? wl_arena_strndup(a, where + 1,
                                                 (size_t)(end - where - 1))
                              : "";
-        /* The registered IP sits between ") " and "->". */
-        if (end != NULL && end[1] == ' ') {
+        /* The registered IP: after ") ", up to the next '-'. */
+        if (end != NULL && end[1] != '\0') {
             const char *ip = end + 2;
-            const char *arrow = strstr(ip, "->");
+            const char *dash = strchr(ip, '-');
 
-            if (arrow != NULL)
-                ev->agent_ip = wl_arena_strndup(a, ip,
-                                                (size_t)(arrow - ip));
+            ev->agent_ip = wl_arena_strndup(a, ip, dash ? (size_t)(dash - ip)
+                                                        : strlen(ip));
         }
     } else {
         ev->agent_name = "";

@@ -26,7 +26,10 @@ struct wl_decode_stats {
     unsigned long invalid_message;  /* no "<queue>:<location>:" header */
 };
 
-/* Returns 0 and *out, or a WL_E* code with a message in err. */
+/*
+ * Returns 0 and *out, or a WL_E* code with a message in err. Call it
+ * before starting the analysis threads: it initialises libxml2.
+ */
 int wl_decoders_new(struct wl_decoders **out, char *err, size_t err_size);
 void wl_decoders_free(struct wl_decoders *d);
 
@@ -36,10 +39,11 @@ void wl_decode_scratch_free(struct wl_decode_scratch *s);
 
 /*
  * Decodes msg (len bytes "<queue>:<location>:<log>") into ev, which must
- * have been reset. Returns 0 when the event goes on to the rules, or
+ * have been reset. Returns 0 when the event goes on to the rules,
  * WL_EINVAL when Wazuh would drop it (the reason is counted in stats and
- * logged, rate-limited). ev->raw points into msg, which must outlive ev's
- * use.
+ * logged, rate-limited), or WL_ENOMEM. Like Wazuh, a NUL byte ends the
+ * message. ev->raw points into msg, which must outlive ev's use; every
+ * other string of ev lives in its arena.
  */
 int wl_decode(const struct wl_decoders *d, struct wl_decode_scratch *s,
               const char *msg, size_t len, struct wl_event *ev,

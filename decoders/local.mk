@@ -1,7 +1,7 @@
 # decoders: the event model and the decoders that fill it.
 libwazlab_a_SOURCES += decoders/event.c decoders/event.h \
 	decoders/decode.c decoders/decode.h decoders/decode-int.h \
-	decoders/predecode.c decoders/winevt.c decoders/json.c
+	decoders/predecode.c decoders/winevt.c decoders/json.c decoders/text.c
 
 # Tests of the decoders (sources in tests/).
 check_PROGRAMS += tests/test-eventchannel
@@ -36,8 +36,9 @@ if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-eventchannel
 tests_fuzz_fuzz_eventchannel_SOURCES = tests/fuzz/fuzz-eventchannel.c \
 	decoders/event.c decoders/decode.c decoders/predecode.c \
-	decoders/winevt.c decoders/json.c
-tests_fuzz_fuzz_eventchannel_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+	decoders/winevt.c decoders/json.c decoders/text.c
+tests_fuzz_fuzz_eventchannel_CFLAGS = $(AM_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 tests_fuzz_fuzz_eventchannel_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_eventchannel_LDADD = $(WL_LIBS)
 
@@ -46,3 +47,8 @@ run-fuzz-eventchannel: tests/fuzz/fuzz-eventchannel
 	$(SHELL) $(srcdir)/tests/fuzz/run-fuzz.sh $(builddir) $(srcdir)
 .PHONY: run-fuzz-eventchannel
 endif
+
+# Decoder benchmark (not run by make check): bench/bench-decoders [FILE]
+noinst_PROGRAMS += bench/bench-decoders
+bench_bench_decoders_SOURCES = bench/bench-decoders.c
+bench_bench_decoders_LDADD = $(WL_LIBS)

@@ -150,6 +150,104 @@ static const char *host_and_program(struct wl_event *ev, const char *p,
     return s;
 }
 
+/* Sets the timestamp and where the log starts, both as byte offsets. */
+static void set_stamp(struct wl_event *ev, size_t from, size_t len,
+                      size_t log)
+{
+    if (log > ev->full_log_len)
+        return;
+    ev->dec_timestamp = wl_arena_strndup(&ev->arena, ev->full_log + from,
+                                         len);
+    ev->log = ev->full_log + log;
+    ev->log_len = ev->full_log_len - log;
+}
+
+/*
+ * Reads the "[Sender x] [Message y] [Host z]" entries of a macOS ASL line
+ * after its date (Wazuh takes the first Message and stops at Host).
+ */
+static void asl_entries(struct wl_event *ev, const char **hostname)
+{
+    const char *s = strchr(ev->full_log + 25, '[');
+    int have_message = 0;
+
+    ev->log = ev->full_log + 25;
+    while (s != NULL) {
+        const char *end;
+
+        s++;
+        if (strncmp(s, "Sender ", 7) == 0 && ev->program_name == NULL) {
+            end = strchr(s + 7, ']');
+            if (end == NULL)
+                break;
+            ev->program_name = wl_arena_strndup(&ev->arena, s + 7,
+                                                (size_t)(end - s - 7));
+            s = end + 1;
+        } else if (strncmp(s, "Message ", 8) == 0 && !have_message) {
+            have_message = 1;
+            end = strchr(s + 8, ']');
+            ev->log = wl_arena_strndup(&ev->arena, s + 8,
+                                       end ? (size_t)(end - s - 8)
+                                           : strlen(s + 8));
+            if (end == NULL)
+                break;
+            s = end + 1;
+        } else if (strncmp(s, "Host ", 5) == 0) {
+            end = strchr(s + 5, ']');
+            if (end != NULL)
+                *hostname = wl_arena_strndup(&ev->arena, s + 5,
+                                             (size_t)(end - s - 5));
+            break;
+        }
+        s = strchr(s, '[');
+    }
+    if (ev->log == NULL)
+        ev->log = ev->full_log + 25;
+    ev->log_len = strlen(ev->log);
+}
+
+/*
+ * Headers without a host name: xferlog, snort, suricata, apache, macOS
+ * ASL and squid, tested in Wazuh's order on p (loglen counts the NUL).
+ */
+static void other_headers(struct wl_event *ev, const char *p, size_t loglen,
+                          const char **hostname)
+{
+    size_t n = loglen - 1;
+
+    if (loglen > 28 && at(p, n, 3, ' ') && at(p, n, 7, ' ') &&
+        at(p, n, 10, ' ') && at(p, n, 13, ':') && at(p, n, 16, ':') &&
+        at(p, n, 19, ' ') && at(p, n, 24, ' ') && at(p, n, 26, ' ')) {
+        set_stamp(ev, 0, 24, 25); /* Mon Apr 17 18:27:14 2006 */
+    } else if (loglen > 24 && at(p, n, 2, '/') && at(p, n, 5, '-') &&
+               at(p, n, 8, ':') && at(p, n, 11, ':') && at(p, n, 14, '.') &&
+               at(p, n, 21, ' ')) {
+        set_stamp(ev, 0, 21, 23); /* snort: 01/28-09:13:16.240702 */
+    } else if (loglen > 28 && at(p, n, 2, '/') && at(p, n, 5, '/') &&
+               at(p, n, 10, '-') && at(p, n, 13, ':') && at(p, n, 16, ':') &&
+               at(p, n, 19, '.') && at(p, n, 26, ' ')) {
+        set_stamp(ev, 0, 26, 28); /* suricata: 01/28/1979-09:13:16.240702 */
+    } else if (loglen > 27 && at(p, n, 0, '[') && at(p, n, 4, ' ') &&
+               at(p, n, 8, ' ') && at(p, n, 11, ' ') && at(p, n, 14, ':') &&
+               at(p, n, 17, ':') && at(p, n, 20, ' ') && at(p, n, 25, ']')) {
+        set_stamp(ev, 1, 24, 27); /* apache: [Fri Feb 11 18:06:35 2004] */
+    } else if (loglen > 26 && at(p, n, 0, '[') && at(p, n, 1, 'T') &&
+               at(p, n, 5, ' ') && at(p, n, 10, '.') && at(p, n, 13, '.') &&
+               at(p, n, 16, ' ') && at(p, n, 19, ':')) {
+        asl_entries(ev, hostname);
+    } else if (loglen > 32 && p[0] == '1' && digit_at(p, n, 1) &&
+               digit_at(p, n, 2) && digit_at(p, n, 3) && at(p, n, 10, '.') &&
+               digit_at(p, n, 13) && at(p, n, 14, ' ') &&
+               (at(p, n, 21, ' ') || at(p, n, 22, ' '))) {
+        /* squid: the epoch column and all but the last space after it */
+        size_t log = 14;
+
+        while (log < ev->full_log_len && ev->full_log[log] == ' ')
+            log++;
+        set_stamp(ev, 0, log - 1, log);
+    }
+}
+
 void wl_predecode_syslog(struct wl_event *ev, const char **hostname)
 {
     const char *p = ev->full_log;
@@ -184,13 +282,15 @@ void wl_predecode_syslog(struct wl_event *ev, const char **hostname)
     }
 
     size_t skip = syslog_stamp(check, loglen);
-    if (skip == 0 || skip > ev->full_log_len)
+    if (skip == 0) {
+        other_headers(ev, check, loglen, hostname);
+        return;
+    }
+    if (skip > ev->full_log_len)
         return;
 
     ev->dec_timestamp = wl_arena_strndup(&ev->arena, p, skip - 1);
     log = p + skip;
-    /* NOTE: the xferlog, snort, suricata, apache, macOS ASL and squid
-     * headers, which carry no host name, are not recognised. */
     if (*log == ' ')
         log++;
 

@@ -6,7 +6,7 @@
  * text (so every backslash is doubled and quotes gain a backslash) and
  * reads that text with its own XML reader, which decodes no entities. Here
  * libxml2's SAX push parser reads the same text, prepared so that libxml2
- * sees what Wazuh's reader sees:
+ * gets the same elements, attributes and text as Wazuh's reader:
  *
  *  - every '&' is written "&amp;", so libxml2 hands back "&lt;" and "&#65;"
  *    as typed and never expands an entity of any kind;
@@ -21,6 +21,11 @@
  * levels or an element has more than 49 attributes, and on CDATA, XML
  * declarations, processing instructions and DOCTYPE; the SAX callbacks
  * check the same limits. A rejected document leaves only the message.
+ *
+ * NOTE: a few constructs that Windows never writes still read differently:
+ * Wazuh accepts '<' in attribute values, "]]>" in text, "<!x!>" comments
+ * and "--" inside comments, which libxml2 rejects, and rejects "</a >" and
+ * "a ='v'", which libxml2 accepts.
  */
 #include "config.h"
 
@@ -33,6 +38,7 @@
 #include <libxml/parserInternals.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +95,7 @@ struct wl_winevt {
     /* State of one parse. */
     int depth; /* libxml2 depth: 1 is the wrapper, 2 a root element */
     int failed;
+    int xml_error; /* libxml2 reported the error (not a limit of ours) */
     int nomem;
     int latin1;
     int root_state; /* 0 before the first root, 1 inside, 2 after */
@@ -100,101 +107,6 @@ struct wl_winevt {
     struct ec_ref level, keywords, category, subcategory, audit;
     struct ec_ref extra_name;
 };
-
-int wl_dec_buf_reserve(struct wl_dec_buf *b, size_t extra)
-{
-    size_t need = b->len + extra + 1;
-
-    if (need < extra)
-        return WL_ENOMEM;
-    if (need <= b->cap)
-        return 0;
-
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    char *data = realloc(b->data, cap);
-    if (data == NULL)
-        return WL_ENOMEM;
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
-
-int wl_dec_buf_append(struct wl_dec_buf *b, const char *s, size_t n)
-{
-    if (wl_dec_buf_reserve(b, n) < 0)
-        return WL_ENOMEM;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int wl_dec_buf_putc(struct wl_dec_buf *b, char c)
-{
-    return wl_dec_buf_append(b, &c, 1);
-}
-
-void wl_dec_buf_free(struct wl_dec_buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-}
-
-int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    /* Worst case: six bytes per input byte, plus the quotes. */
-    if (wl_dec_buf_reserve(b, n * 6 + 2) < 0)
-        return WL_ENOMEM;
-
-    char *p = b->data + b->len;
-    *p++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *p++ = (char)c;
-            continue;
-        }
-        *p++ = '\\';
-        switch (c) {
-        case '"':
-            *p++ = '"';
-            break;
-        case '\\':
-            *p++ = '\\';
-            break;
-        case '\b':
-            *p++ = 'b';
-            break;
-        case '\f':
-            *p++ = 'f';
-            break;
-        case '\n':
-            *p++ = 'n';
-            break;
-        case '\r':
-            *p++ = 'r';
-            break;
-        case '\t':
-            *p++ = 't';
-            break;
-        default:
-            *p++ = 'u';
-            *p++ = '0';
-            *p++ = '0';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 0xf];
-        }
-    }
-    *p++ = '"';
-    b->len = (size_t)(p - b->data);
-    b->data[b->len] = '\0';
-    return 0;
-}
 
 /* Returns 1 when the n bytes are UTF-8 that libxml2 accepts as XML Chars. */
 static int valid_xml_utf8(const unsigned char *s, size_t n)
@@ -239,50 +151,47 @@ static int valid_xml_utf8(const unsigned char *s, size_t n)
 }
 
 /*
- * Builds w->input: the wrapper, then json (the Event value as JSON text)
- * with every '&' written "&amp;". When raw is set, json is the string value
- * itself and is escaped here as cJSON prints it.
+ * Builds w->input in one pass: the wrapper around text (the Event value as
+ * JSON text) with every '&' written "&amp;". When raw is set, text is the
+ * string value itself and is escaped on the way as cJSON prints it.
  */
-static int build_input(struct wl_winevt *w, const char *json, size_t n,
+static int build_input(struct wl_winevt *w, const char *text, size_t n,
                        int raw)
 {
     struct wl_dec_buf *in = &w->input;
-    const char *text = json;
-    size_t text_len = n;
 
     in->len = 0;
-    if (raw) {
-        /* Escape into conv first, then copy with '&' expanded. */
-        w->conv.len = 0;
-        if (wl_dec_json_escape(&w->conv, json, n) < 0)
-            return WL_ENOMEM;
-        text = w->conv.data;
-        text_len = w->conv.len;
-    }
-
-    size_t amps = 0;
-    int high = 0;
-    for (size_t i = 0; i < text_len; i++) {
-        amps += text[i] == '&';
-        high |= (unsigned char)text[i] >= 0x80;
-    }
-    if (wl_dec_buf_reserve(in, sizeof(wrap_open) + text_len + amps * 4 +
+    if (wl_dec_buf_reserve(in, sizeof(wrap_open) + n * 6 + 2 +
                                    sizeof(wrap_close)) < 0)
         return WL_ENOMEM;
-    wl_dec_buf_append(in, wrap_open, sizeof(wrap_open) - 1);
-    if (amps == 0) {
-        wl_dec_buf_append(in, text, text_len);
-    } else {
-        for (size_t i = 0; i < text_len; i++) {
-            if (text[i] == '&')
-                wl_dec_buf_append(in, "&amp;", 5);
-            else
-                in->data[in->len++] = text[i];
+
+    char *p = in->data;
+    memcpy(p, wrap_open, sizeof(wrap_open) - 1);
+    p += sizeof(wrap_open) - 1;
+    if (raw)
+        *p++ = '"';
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i;
+
+        i += wl_dec_plain_run(text + i, n - i, 1, raw);
+        memcpy(p, text + start, i - start);
+        p += i - start;
+        if (i == n)
+            break;
+        unsigned char c = (unsigned char)text[i++];
+        if (c == '&') {
+            memcpy(p, "&amp;", 5);
+            p += 5;
+        } else {
+            p = wl_dec_put_escape(p, c);
         }
     }
-    wl_dec_buf_append(in, wrap_close, sizeof(wrap_close) - 1);
-    w->latin1 = high && !valid_xml_utf8((const unsigned char *)text,
-                                        text_len);
+    if (raw)
+        *p++ = '"';
+    memcpy(p, wrap_close, sizeof(wrap_close));
+    in->len = (size_t)(p - in->data) + sizeof(wrap_close) - 1;
+    w->latin1 = 0;
     return 0;
 }
 
@@ -341,12 +250,15 @@ static const char *orig_bytes(struct wl_winevt *w, const xmlChar *s,
 static int reserve_strs(struct wl_winevt *w, size_t n, const char **a,
                         const char **b)
 {
-    const char *base = w->strs.data;
-    const char *limit = base + w->strs.len;
-    int a_in = a != NULL && base != NULL && *a >= base && *a < limit;
-    int b_in = b != NULL && base != NULL && *b >= base && *b < limit;
-    size_t a_off = a_in ? (size_t)(*a - base) : 0;
-    size_t b_off = b_in ? (size_t)(*b - base) : 0;
+    /* Compared as integers: the pointers may be in unrelated objects. */
+    uintptr_t base = (uintptr_t)w->strs.data;
+    uintptr_t limit = base + w->strs.len;
+    int a_in = a != NULL && base != 0 && (uintptr_t)*a >= base &&
+               (uintptr_t)*a < limit;
+    int b_in = b != NULL && base != 0 && (uintptr_t)*b >= base &&
+               (uintptr_t)*b < limit;
+    size_t a_off = a_in ? (size_t)((uintptr_t)*a - base) : 0;
+    size_t b_off = b_in ? (size_t)((uintptr_t)*b - base) : 0;
 
     if (wl_dec_buf_reserve(&w->strs, n) < 0) {
         no_memory(w);
@@ -596,6 +508,41 @@ static void end_eventdata_item(struct wl_winevt *w, const char *name,
     }
 }
 
+/*
+ * Returns an attribute value as Wazuh's reader saw it. Without entity
+ * replacement libxml2 hands back each "&amp;" of its input as "&#38;",
+ * and every '&' of the input was written "&amp;", so each "&#38;" here is
+ * one '&' of the original text. Valid until the next call.
+ */
+static const char *attr_bytes(struct wl_winevt *w, const xmlChar *v,
+                              size_t *len)
+{
+    const char *s = orig_bytes(w, v, strlen((const char *)v), len);
+    const char *amp = memchr(s, '&', *len);
+
+    if (amp == NULL)
+        return s;
+    if (s != w->conv.data) {
+        w->conv.len = 0;
+        if (wl_dec_buf_append(&w->conv, s, *len) < 0) {
+            no_memory(w);
+            *len = 0;
+            return "";
+        }
+    }
+    char *out = w->conv.data;
+    size_t j = 0;
+    for (size_t i = 0; i < *len; i++) {
+        out[j++] = out[i];
+        if (out[i] == '&' && i + 4 < *len && memcmp(out + i, "&#38;", 5) == 0)
+            i += 4;
+    }
+    out[j] = '\0';
+    *len = j;
+    return out;
+}
+
+/* Checks an element's limits and keeps what the decoder needs of it. */
 static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
 {
     struct wl_winevt *w = ctx;
@@ -610,58 +557,64 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         return; /* the wrapper */
 
     int level = w->depth - 1; /* 1 for a root element */
-    int count = 0;
-    for (int i = 0; atts != NULL && atts[i] != NULL; i += 2) {
-        if (strlen((const char *)atts[i]) >= EC_MAX_TEXT ||
-            strlen((const char *)atts[i + 1]) >= EC_MAX_TEXT) {
-            fail_parse(w);
-            return;
-        }
-        count++;
-    }
     name = orig_bytes(w, xname, strlen((const char *)xname), &name_len);
-    if (level > EC_MAX_DEPTH || count > EC_MAX_ATTRS ||
-        name_len >= EC_MAX_TEXT) {
+    if (level > EC_MAX_DEPTH || name_len >= EC_MAX_TEXT) {
         fail_parse(w);
         return;
     }
-
     if (level == 1 && w->root_state == 0)
         w->root_state = 1;
-    if (w->root_state != 1)
-        return;
 
-    if (level == 2) {
+    int keep = w->root_state == 1;
+    if (keep && level == 2) {
         if (equals(name, name_len, "System"))
             w->section = EC_SYSTEM;
         else if (equals(name, name_len, "EventData"))
             w->section = EC_EVENTDATA;
         else
             w->section = EC_EXTRA;
-    } else if (level == 3) {
+    } else if (keep && level == 3) {
         w->item_name = save_str(w, name, name_len, 0);
         w->item_name_len = name_len;
-        w->nattrs = 0;
-        for (int i = 0; i < count; i++) {
-            struct ec_attr *a = &w->attrs[i];
-            size_t len;
-            const char *s;
-
-            s = orig_bytes(w, atts[2 * i], strlen((const char *)atts[2 * i]),
-                           &len);
-            a->name = save_str(w, s, len, 0);
-            a->name_len = len;
-            s = orig_bytes(w, atts[2 * i + 1],
-                           strlen((const char *)atts[2 * i + 1]), &len);
-            a->value = save_str(w, s, len, 0);
-            a->value_len = len;
-        }
-        w->nattrs = count;
-    } else if (level == 4 && w->section == EC_EXTRA) {
+    } else if (keep && level == 4 && w->section == EC_EXTRA) {
         /* A grandchild of an extra section: its name is the key. */
         w->child_name = save_str(w, name, name_len, 0);
         w->child_name_len = name_len;
     }
+
+    int count = 0;
+    for (int i = 0; atts != NULL && atts[i] != NULL; i += 2) {
+        struct ec_attr *a = &w->attrs[count < EC_MAX_ATTRS ? count : 0];
+        size_t len;
+        const char *text;
+
+        if (count == EC_MAX_ATTRS) {
+            fail_parse(w);
+            return;
+        }
+        text = orig_bytes(w, atts[i], strlen((const char *)atts[i]), &len);
+        if (len >= EC_MAX_TEXT) {
+            fail_parse(w);
+            return;
+        }
+        if (keep && level == 3) {
+            a->name = save_str(w, text, len, 0);
+            a->name_len = len;
+        }
+        /* Wazuh's reader ends an attribute value at any '>'. */
+        text = attr_bytes(w, atts[i + 1], &len);
+        if (len >= EC_MAX_TEXT || memchr(text, '>', len) != NULL) {
+            fail_parse(w);
+            return;
+        }
+        if (keep && level == 3) {
+            a->value = save_str(w, text, len, 0);
+            a->value_len = len;
+        }
+        count++;
+    }
+    if (keep && level == 3)
+        w->nattrs = count;
 }
 
 static void on_end(void *ctx, const xmlChar *xname)
@@ -741,8 +694,11 @@ static void on_subset(void *ctx, const xmlChar *name, const xmlChar *id,
 
 static void on_error(void *ctx, const char *msg, ...)
 {
+    struct wl_winevt *w = ctx;
+
     (void)msg;
-    fail_parse(ctx);
+    w->xml_error = 1;
+    fail_parse(w);
 }
 
 static void on_warning(void *ctx, const char *msg, ...)
@@ -812,6 +768,7 @@ static void reset_state(struct wl_winevt *w)
     w->npairs = 0;
     w->depth = 0;
     w->failed = 0;
+    w->xml_error = 0;
     w->nomem = 0;
     w->root_state = 0;
     w->nattrs = 0;
@@ -819,11 +776,7 @@ static void reset_state(struct wl_winevt *w)
     w->audit = w->extra_name = none;
 }
 
-/*
- * Parses w->input. Returns 0 when Wazuh's reader would have read it,
- * WL_EPARSE when not, WL_ENOMEM.
- */
-static int parse_input(struct wl_winevt *w)
+static int parse_once(struct wl_winevt *w)
 {
     const int options = XML_PARSE_NONET | XML_PARSE_HUGE;
 
@@ -841,6 +794,25 @@ static int parse_input(struct wl_winevt *w)
     if (w->failed || !w->ctxt->wellFormed)
         return WL_EPARSE;
     return 0;
+}
+
+/*
+ * Parses w->input. Returns 0 when Wazuh's reader would have read it,
+ * WL_EPARSE when not, WL_ENOMEM. Text that libxml2 rejects because it is
+ * not UTF-8 is read again as ISO-8859-1, which accepts any byte.
+ */
+static int parse_input(struct wl_winevt *w)
+{
+    int r = parse_once(w);
+
+    if (r == WL_EPARSE && w->xml_error &&
+        !valid_xml_utf8((const unsigned char *)w->input.data,
+                        w->input.len)) {
+        reset_state(w);
+        w->latin1 = 1;
+        r = parse_once(w);
+    }
+    return r;
 }
 
 /* Removes every "%%" from s into w->name; returns its text. */
@@ -1031,9 +1003,39 @@ static void add_computed(struct wl_winevt *w)
  */
 static void add_message(struct wl_winevt *w, const cJSON *msg)
 {
-    char *printed = cJSON_PrintUnformatted(msg);
     struct wl_dec_buf *b = &w->name;
 
+    if (cJSON_IsString(msg)) {
+        /*
+         * Printing then unescaping a string gives it back in quotes with
+         * only the controls other than \b \f \n \r \t as \u00xx.
+         */
+        const char *s = msg->valuestring;
+        size_t n = strlen(s);
+
+        b->len = 0;
+        if (wl_dec_buf_reserve(b, n * 6 + 2) < 0) {
+            no_memory(w);
+            return;
+        }
+        char *o = b->data;
+        *o++ = '"';
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+
+            if (c >= 0x20 || c == '\b' || c == '\f' || c == '\n' ||
+                c == '\r' || c == '\t')
+                *o++ = (char)c;
+            else
+                o = wl_dec_put_escape(o, c);
+        }
+        *o++ = '"';
+        add_pair(w, EC_SYSTEM, "message", 7, 0, b->data,
+                 (size_t)(o - b->data));
+        return;
+    }
+
+    char *printed = cJSON_PrintUnformatted(msg);
     if (printed == NULL) {
         no_memory(w);
         return;
@@ -1226,6 +1228,7 @@ static int decode_event_xml(struct wl_winevt *w, const cJSON *event,
         size_t n = w->input.len - skip;
 
         stats->xml_unreadable++;
+        n -= sizeof(wrap_close) - 1;
         wl_log_sanitize(sample, sizeof(sample), w->input.data + skip,
                         n < 64 ? n : 64);
         wl_log_limited(WL_LOG_WARN, "winevt-xml",

@@ -92,6 +92,28 @@ static void test_predecode(void)
     is_str(ev.log, "my_host!x prog: hello", "log stays at the host");
     decode("1:x:Dec 29 10:00:01 myhost prog[12]: [ID 123 auth.notice] hi");
     is_str(ev.log, "hi", "[ID ...] skipped");
+
+    decode("1:x:Mon Apr 17 18:27:14 2006 1 64.160.42.130 5 /x b _ o r");
+    is_str(ev.dec_timestamp, "Mon Apr 17 18:27:14 2006", "xferlog stamp");
+    is_str(ev.log, "1 64.160.42.130 5 /x b _ o r", "xferlog log");
+    decode("1:x:01/28-09:13:16.240702  [**] [1:2:3] alert");
+    is_str(ev.dec_timestamp, "01/28-09:13:16.240702", "snort stamp");
+    is_str(ev.log, "[**] [1:2:3] alert", "snort log");
+    decode("1:x:01/28/1979-09:13:16.240702  [**] alert text");
+    is_str(ev.dec_timestamp, "01/28/1979-09:13:16.240702", "suricata stamp");
+    is_str(ev.log, "[**] alert text", "suricata log");
+    decode("1:x:[Fri Feb 11 18:06:35 2004] [warn] x");
+    is_str(ev.dec_timestamp, "Fri Feb 11 18:06:35 2004", "apache stamp");
+    is_str(ev.log, "[warn] x", "apache log");
+    decode("1:x:[Time 2006.12.28 15:53:55 UTC] [Facility auth] [Sender sshd] "
+           "[PID 483] [Message error: PAM] [Level 3] [Host mac1]");
+    is_str(ev.program_name, "sshd", "ASL sender is the program");
+    is_str(ev.log, "error: PAM", "ASL message is the log");
+    is_str(ev.agent_name, "mac1", "ASL host");
+    decode("1:x:1140804070.368  11623 10.0.0.1 TCP_MISS/200 1 GET http://x/");
+    is_str(ev.dec_timestamp, "1140804070.368 ", "squid stamp");
+    is_str(ev.log, "11623 10.0.0.1 TCP_MISS/200 1 GET http://x/",
+           "squid log");
 }
 
 static void test_json_decoder(void)
@@ -124,6 +146,17 @@ static void test_json_decoder(void)
     ok(field("n") == NULL, "ms-graph discards nulls");
     decode("1:x:[1,2]");
     ok(ev.decoder_name == NULL, "JSON array log: no decoder");
+
+    struct wl_event e;
+    wl_event_init(&e, NULL);
+    is_int(wl_decode_json_fields(&e, "{\"l\":[\"a\",1,null,true,{\"o\":1}],"
+                                     "\"e\":[]}",
+                                 WL_JSON_ARRAY_CSV),
+           0, "CSV arrays decode");
+    is_int((long)e.field_count, 1, "empty CSV array dropped");
+    is_str(e.field_count ? e.fields[0].value : NULL, "a,1,null,true,",
+           "CSV array joined, objects skipped");
+    wl_event_free(&e);
 }
 
 static void test_data_json(void)
@@ -357,6 +390,15 @@ static void test_forms(void)
     decode_ec("{\"Event\":\"<?xml version='1.0'?><Event><System><EventID>1"
               "</EventID></System></Event>\"}");
     ok(field("win.system.eventID") == NULL, "XML declaration unreadable");
+
+    decode_ec("{\"Event\":\"<Event><System><EventID>1</EventID></System>"
+              "<EventData><Data Name='a>b'>x</Data></EventData></Event>\"}");
+    ok(field("win.system.eventID") == NULL,
+       "'>' in an attribute value is unreadable");
+    decode_ec("{\"Event\":\"<Event><System><Provider Name='a&gt;b'/>"
+              "</System></Event>\"}");
+    is_str(field("win.system.providerName"), "a&gt;b",
+           "escaped '>' in an attribute is kept");
 
     decode_ec("{\"Event\":\"<Event><System><Channel>Security</Channel>"
               "</System><EventData><Data Name='CategoryId'>%%8277</Data>"

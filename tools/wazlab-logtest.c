@@ -299,14 +299,18 @@ static void format_timestamp(const struct timespec *ts, char *out,
     snprintf(out, size, "%s.%03ld%s", date, ts->tv_nsec / 1000000, zone);
 }
 
-/* The location as archives.json shows it: agent prefix removed. */
+/*
+ * The location as archives.json shows it: for agents the text after the
+ * first '>', NULL when there is none.
+ */
 static const char *archive_location(const struct wl_event *ev)
 {
-    const char *arrow;
+    const char *gt;
 
-    if (ev->location[0] == '(' && (arrow = strstr(ev->location, "->")))
-        return arrow + 2;
-    return ev->location;
+    if (ev->location[0] != '(')
+        return ev->location;
+    gt = strchr(ev->location, '>');
+    return gt ? gt + 1 : NULL;
 }
 
 static cJSON *agent_object(const struct logtest *lt)
@@ -316,9 +320,11 @@ static cJSON *agent_object(const struct logtest *lt)
     int local = strcmp(ev->agent_id, "000") == 0;
 
     cJSON_AddStringToObject(agent, "id", ev->agent_id);
-    cJSON_AddStringToObject(agent, "name",
-                            local ? lt->manager : ev->agent_name);
-    if (!local && ev->agent_ip != NULL && strcmp(ev->agent_ip, "any") != 0)
+    if (ev->location[0] == '(')
+        cJSON_AddStringToObject(agent, "name", ev->agent_name);
+    else if (local)
+        cJSON_AddStringToObject(agent, "name", lt->manager);
+    if (ev->agent_ip != NULL && strcmp(ev->agent_ip, "any") != 0)
         cJSON_AddStringToObject(agent, "ip", ev->agent_ip);
     return agent;
 }
@@ -364,7 +370,9 @@ static void print_archive(struct logtest *lt)
     if (data != NULL)
         cJSON_AddItemToObject(root, "data", cJSON_CreateRaw(data));
     free(data);
-    cJSON_AddStringToObject(root, "location", archive_location(ev));
+    const char *location = archive_location(ev);
+    if (location != NULL)
+        cJSON_AddStringToObject(root, "location", location);
     if (lt->rules != NULL)
         cJSON_AddBoolToObject(root, "alert", lt->verdict.alert);
 
