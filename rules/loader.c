@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct file_list {
     char **paths;
@@ -445,6 +446,10 @@ int wl_ruleset_load(const struct wl_ruleset_options *opts,
     ld.rs->email_alert_level =
         opts->email_alert_level > 0 ? opts->email_alert_level : 12;
     ld.rs->root.sort_level = 0;
+    time_t now = time(NULL);
+    struct tm tm;
+    if (localtime_r(&now, &tm) != NULL)
+        ld.rs->utc_offset = tm.tm_gmtoff;
 
     rc = wl_corr_init(ld.rs, opts->memory_size);
     if (rc == 0)

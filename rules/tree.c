@@ -322,7 +322,12 @@ void wl_tree_count_nodes(struct wl_ruleset *rs)
 static void check_hour(const struct wl_ruleset *rs, time_t now)
 {
     struct wl_ruleset *w = (struct wl_ruleset *)rs;
-    long long hour = (long long)now / 3600;
+    /*
+     * Hours of the manager's local clock. NOTE: the offset is taken when
+     * the rules load, so a daylight saving change shifts the reset by an
+     * hour until the next load.
+     */
+    long long hour = ((long long)now + rs->utc_offset) / 3600;
     long long seen = atomic_load_explicit(&w->hour, memory_order_relaxed);
 
     if (seen == hour)

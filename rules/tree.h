@@ -34,6 +34,7 @@ struct wl_ruleset {
     int log_alert_level;
     int email_alert_level;
     atomic_llong hour; /* hour of the last match; counters reset on change */
+    long utc_offset;   /* seconds east of UTC of the local time zone */
 };
 
 /* State of one load: where messages go, the decoder names known. */
