@@ -462,7 +462,7 @@ int wl_ruleset_match(const struct wl_ruleset *rs, struct wl_rule_scratch *s,
     v->previous_output = s->corr.previous_output;
     /*
      * NOTE: when memory runs out the event is not kept, so later
-     * correlation searches miss it; this verdict stands.
+     * correlation searches miss it. This verdict is not changed.
      */
     (void)wl_corr_store(rs, v->rule, ev, &s->corr);
     return 0;
