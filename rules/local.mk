@@ -13,6 +13,10 @@ check_PROGRAMS += tests/test-pattern-vectors
 tests_test_pattern_vectors_SOURCES = tests/test-pattern-vectors.c tests/tap.h
 tests_test_pattern_vectors_LDADD = $(WL_LIBS)
 TESTS += tests/test-pattern-vectors
+
+noinst_PROGRAMS += bench/bench-patterns
+bench_bench_patterns_SOURCES = bench/bench-patterns.c
+bench_bench_patterns_LDADD = $(WL_LIBS)
 # end of pattern matchers
 
 # rule engine: loader, option table, tree, alerts, engine

@@ -63,6 +63,7 @@ enum osregex_class {
 struct osregex_alternative {
     size_t start; /* offset of its program in wl_osregex.program */
     int flags;
+    int marks; /* number of group boundaries (two per group) */
 };
 
 struct wl_osregex {
@@ -262,7 +263,6 @@ static void split_alternatives(struct wl_osregex *re, size_t len)
 
     for (size_t i = 0; i <= len; i++) {
         struct osregex_alternative *alt;
-        int16_t marks = 0;
 
         if (i < len && p[i] == ESC) {
             i++;
@@ -288,7 +288,7 @@ static void split_alternatives(struct wl_osregex *re, size_t len)
                 continue;
             }
             if (p[j] == MARK)
-                re->mark_index[j] = marks++;
+                re->mark_index[j] = (int16_t)alt->marks++;
         }
         start = i + 1;
     }
@@ -434,148 +434,213 @@ static long finish_at_end(const struct osregex_run *run,
     return NOPOS;
 }
 
+/* Position of one scan of an alternative over the subject. */
+struct osregex_scan {
+    const unsigned char *pt; /* current token */
+    long st;                 /* current subject byte */
+    int repeating;           /* the quantified class at pt took a byte */
+    long r_code;             /* end of the match so far, or NOPOS */
+    long restart;            /* first byte consumed in this attempt */
+    struct resume_point resume[RESUME_SLOTS];
+    int resume_count;
+};
+
+enum osregex_step {
+    STEP_NEXT,     /* go on with the next subject byte */
+    STEP_MISMATCH, /* resume or restart */
+    STEP_MATCHED,  /* the alternative matches, ending at r_code */
+};
+
+/* Makes the token at pt, width bytes long, consume the current byte. */
+static void consume(struct osregex_scan *sc, int width)
+{
+    sc->pt += width;
+    if (sc->restart == NOPOS)
+        sc->restart = sc->st;
+    sc->r_code = sc->st;
+}
+
+/*
+ * Handles a byte accepted by the quantified class at pt. A class already
+ * repeating (or a '*' class) leaves for the next token at once when the
+ * byte could also start that token, saving a point to resume from.
+ */
+static void take_repeated(const struct osregex_run *run,
+                          struct osregex_scan *sc, unsigned char c)
+{
+    const unsigned char *next = sc->pt + 2;
+    int advance = -1;
+
+    if (*next == '*')
+        sc->repeating = 1;
+    if (!sc->repeating) {
+        /* First byte of a '+' class: it starts repeating. */
+        next++;
+        if (*next == MARK)
+            record_mark(run, next,
+                        run->subject[sc->st + 1] == '\0' ? sc->st + 1 : sc->st);
+        sc->repeating = 1;
+        sc->r_code = sc->st;
+        return;
+    }
+
+    next++;
+    if (*next == MARK)
+        next++;
+    if (*next == '\0') {
+        advance = 1;
+    } else if (*next == ESC) {
+        if (class_accepts(next[1], c))
+            advance = is_quantifier(next[2]) ? 0 : 2;
+    } else if (*next == fold(c)) {
+        sc->repeating = 0;
+        advance = 1;
+    }
+    if (advance >= 0) {
+        if (next[-1] == MARK)
+            record_mark(run, next - 1,
+                        sc->repeating && advance == 1 ? sc->st + 1 : sc->st);
+        /* A class that ends the pattern keeps repeating without moving
+         * the match end, so a trailing \X+ run ends at its first byte. */
+        if (*next == '\0')
+            return;
+        if (sc->resume_count < RESUME_SLOTS) {
+            sc->resume[sc->resume_count].pt = sc->pt;
+            sc->resume[sc->resume_count].st = sc->st;
+            sc->resume_count++;
+        }
+        sc->pt = next + advance;
+    }
+    sc->r_code = sc->st;
+}
+
+/* Handles a byte that the class at pt rejects. */
+static enum osregex_step leave_class(const struct osregex_run *run,
+                                     struct osregex_scan *sc)
+{
+    const unsigned char *pt = sc->pt;
+
+    if ((pt[2] == '\0' || pt[3] == '\0') && sc->repeating == 1 &&
+        sc->r_code != NOPOS) {
+        sc->r_code = sc->st;
+        if (!(run->flags & ANCHOR_END))
+            return STEP_MATCHED;
+    } else if (pt[2] == '+' && sc->repeating == 1) {
+        /* The repetition ends: test this byte on the next token. */
+        sc->pt += 3;
+        sc->st--;
+        sc->repeating = 0;
+        return STEP_NEXT;
+    } else if (pt[2] == '*') {
+        sc->pt += 3;
+        sc->st--;
+        sc->r_code = sc->st;
+        sc->repeating = 0;
+        return STEP_NEXT;
+    }
+    sc->repeating = 0;
+    return STEP_MISMATCH;
+}
+
+/*
+ * Continues after a mismatch from the latest saved point, else restarts
+ * the alternative. Returns -1 when a '^' alternative cannot restart.
+ */
+static int recover(const struct osregex_run *run, struct osregex_scan *sc)
+{
+    if (sc->resume_count > 0) {
+        sc->resume_count--;
+        sc->pt = sc->resume[sc->resume_count].pt;
+        sc->st = sc->resume[sc->resume_count].st;
+        return 0;
+    }
+    if (run->flags & ANCHOR_BEGIN)
+        return -1;
+    if (sc->restart != NOPOS) {
+        sc->st = sc->restart;
+        sc->restart = NOPOS;
+    }
+    sc->pt = run->base;
+    sc->r_code = NOPOS;
+    return 0;
+}
+
+/*
+ * Steps over a group boundary at pt. Returns 1 when the pattern is used
+ * up and not anchored at the end, which is a match.
+ */
+static int pattern_done(const struct osregex_run *run, struct osregex_scan *sc)
+{
+    if (*sc->pt == MARK) {
+        record_mark(run, sc->pt, sc->st);
+        sc->pt++;
+    }
+    return *sc->pt == '\0' && !(run->flags & ANCHOR_END);
+}
+
 /*
  * Runs one alternative. Returns the position Wazuh reports as the end of
  * the match (>= -1), or NOPOS when the alternative does not match.
  */
 static long run_alternative(const struct osregex_run *run)
 {
-    const unsigned char *s = run->subject;
-    const unsigned char *pt = run->base;
-    const unsigned char *next;
-    struct resume_point resume[RESUME_SLOTS];
-    int resume_count = 0;
-    int repeating = 0; /* the quantified class at pt has taken a byte */
-    long r_code = 0;
-    long restart = NOPOS; /* first byte consumed in this attempt */
-    long st;
+    struct osregex_scan sc = {
+        .pt = run->base,
+        .r_code = 0,
+        .restart = NOPOS,
+    };
 
-    for (st = 0; s[st] != '\0'; st++) {
-        unsigned char c = s[st];
+    for (sc.st = 0; run->subject[sc.st] != '\0'; sc.st++) {
+        unsigned char c = run->subject[sc.st];
 
-        /* The pattern is used up: a match unless anchored at the end. */
-        if (*pt == '\0') {
-            if (!(run->flags & ANCHOR_END))
-                return r_code;
-        } else if (*pt == MARK) {
-            record_mark(run, pt, st);
-            pt++;
-            if (*pt == '\0' && !(run->flags & ANCHOR_END))
-                return r_code;
-        }
+        if (pattern_done(run, &sc))
+            return sc.r_code;
+        if (*sc.pt == ESC) {
+            enum osregex_step step;
 
-        if (*pt == ESC) {
-            if (class_accepts(pt[1], c)) {
-                next = pt + 2;
-                if (!is_quantifier(*next)) {
-                    /* A single class takes the byte. */
-                    pt = next;
-                    if (restart == NOPOS)
-                        restart = st;
-                    r_code = st;
-                    continue;
-                }
-                if (*next == '*')
-                    repeating = 1;
-                if (repeating) {
-                    /* Jump to the next token at once when this byte
-                     * could start it, saving where to resume. */
-                    int advance = -1;
-
-                    next++;
-                    if (*next == MARK)
-                        next++;
-                    if (*next == '\0') {
-                        advance = 1;
-                    } else if (*next == ESC) {
-                        if (class_accepts(next[1], c))
-                            advance = is_quantifier(next[2]) ? 0 : 2;
-                    } else if (*next == fold(c)) {
-                        repeating = 0;
-                        advance = 1;
-                    }
-                    if (advance >= 0) {
-                        if (next[-1] == MARK)
-                            record_mark(run, next - 1,
-                                        repeating && advance == 1 ? st + 1
-                                                                  : st);
-                        if (*next == '\0')
-                            continue;
-                        next += advance;
-                        if (resume_count < RESUME_SLOTS) {
-                            resume[resume_count].pt = pt;
-                            resume[resume_count].st = st;
-                            resume_count++;
-                        }
-                        pt = next;
-                    }
-                } else {
-                    /* First byte of a '+' class: it starts repeating. */
-                    next++;
-                    if (*next == MARK)
-                        record_mark(run, next, s[st + 1] == '\0' ? st + 1 : st);
-                    repeating = 1;
-                }
-                r_code = st;
-                continue;
-            } else if ((pt[2] == '\0' || pt[3] == '\0') && repeating == 1 &&
-                       r_code != NOPOS) {
-                r_code = st;
-                if (!(run->flags & ANCHOR_END))
-                    return r_code;
-            } else if (pt[2] == '+' && repeating == 1) {
-                /* The repetition ends: test this byte on the next token. */
-                pt += 3;
-                st--;
-                repeating = 0;
-                continue;
-            } else if (pt[2] == '*') {
-                pt += 3;
-                st--;
-                r_code = st;
-                repeating = 0;
+            if (class_accepts(sc.pt[1], c)) {
+                if (is_quantifier(sc.pt[2]))
+                    take_repeated(run, &sc, c);
+                else
+                    consume(&sc, 2);
                 continue;
             }
-            repeating = 0;
-        } else if (*pt == fold(c)) {
-            pt++;
-            if (restart == NOPOS)
-                restart = st;
-            r_code = st;
+            step = leave_class(run, &sc);
+            if (step == STEP_MATCHED)
+                return sc.r_code;
+            if (step == STEP_NEXT)
+                continue;
+        } else if (*sc.pt == fold(c)) {
+            consume(&sc, 1);
             continue;
         }
-
-        /* Mismatch: resume at the latest saved point, else restart. */
-        if (resume_count > 0) {
-            resume_count--;
-            pt = resume[resume_count].pt;
-            st = resume[resume_count].st;
-            continue;
-        }
-        if (run->flags & ANCHOR_BEGIN)
+        if (recover(run, &sc) != 0)
             return NOPOS;
-        if (restart != NOPOS) {
-            st = restart;
-            restart = NOPOS;
-        }
-        pt = run->base;
-        r_code = NOPOS;
     }
-    return finish_at_end(run, pt, st, r_code, repeating);
+    return finish_at_end(run, sc.pt, sc.st, sc.r_code, sc.repeating);
 }
 
-/* Copies complete open/close pairs into captures, as Wazuh does. */
+/*
+ * Copies complete open/close pairs into captures, as Wazuh does. Returns
+ * their number, or -1 when a pair closes before it opens. Wazuh then
+ * fails to allocate the substring and reports no match. For a length of
+ * -1 it overruns the buffer instead, which is taken as no match too.
+ */
 static int collect_captures(const long *marks, int mark_slots,
-                            struct wl_capture *captures)
+                            struct wl_capture *captures, int max_captures)
 {
     int n = 0;
 
     for (int j = 0; j + 1 < mark_slots; j += 2) {
         if (marks[j] == NOPOS || marks[j + 1] == NOPOS)
             break;
-        captures[n].start = marks[j];
-        captures[n].end = marks[j + 1];
-        n++;
+        if (marks[j + 1] < marks[j])
+            return -1;
+        if (n < max_captures) {
+            captures[n].start = marks[j];
+            captures[n].end = marks[j + 1];
+            n++;
+        }
     }
     return n;
 }
@@ -589,26 +654,35 @@ int wl_osregex_exec(const struct wl_osregex *re, const char *subject,
     };
     int capture_mode = captures != NULL && max_captures > 0 && re->has_groups;
 
-    if (capture_mode) {
+    if (capture_mode)
         run.marks = marks;
-        run.mark_slots = 2 * (max_captures < WL_PATTERN_MAX_CAPTURES
-                                  ? max_captures
-                                  : WL_PATTERN_MAX_CAPTURES);
-    }
     for (size_t i = 0; i < re->count; i++) {
+        const struct osregex_alternative *alt = &re->alternatives[i];
         long pos;
+        int n;
 
-        run.base = re->program + re->alternatives[i].start;
-        run.mark_index = re->mark_index + re->alternatives[i].start;
-        run.flags = re->alternatives[i].flags;
+        run.base = re->program + alt->start;
+        run.mark_index = re->mark_index + alt->start;
+        run.flags = alt->flags;
+        /* Every pair up to the limit is checked, even past max_captures,
+         * because a reversed pair makes the whole match fail. */
+        if (capture_mode)
+            run.mark_slots = alt->marks < 2 * WL_PATTERN_MAX_CAPTURES
+                                 ? alt->marks
+                                 : 2 * WL_PATTERN_MAX_CAPTURES;
         for (int j = 0; j < run.mark_slots; j++)
             marks[j] = NOPOS;
         pos = run_alternative(&run);
         if (pos == NOPOS)
             continue;
-        *end = pos;
-        return capture_mode ? collect_captures(marks, run.mark_slots, captures)
-                            : 0;
+        /* Wazuh stops at the first matching alternative even when it
+         * then fails to copy the captures. */
+        n = capture_mode ? collect_captures(marks, run.mark_slots, captures,
+                                            max_captures)
+                         : 0;
+        if (n >= 0)
+            *end = pos;
+        return n;
     }
     return -1;
 }

@@ -37,10 +37,10 @@ void wl_osregex_free(struct wl_osregex *re);
  * WL_PATTERN_MAX_CAPTURES) captures are reported.
  *
  * Returns -1 when there is no match, else the number of captures stored
- * (offsets into subject; a capture may end before it starts, exactly as
- * Wazuh computes it) and *end, the offset Wazuh returns as the end of the
- * match. *end is -1 in the one case where Wazuh returns the byte before
- * the subject.
+ * (offsets into subject) and *end, the offset Wazuh returns as the end of
+ * the match. *end is -1 where Wazuh returns the byte before the subject.
+ * A capture that would end before it starts makes the whole call no
+ * match, as in Wazuh.
  */
 int wl_osregex_exec(const struct wl_osregex *re, const char *subject,
                     struct wl_capture *captures, int max_captures, long *end);

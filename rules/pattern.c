@@ -152,8 +152,11 @@ int wl_pattern_match(const struct wl_pattern *p, const char *subject,
                      size_t len, struct wl_pattern_scratch *s)
 {
     long end;
-    int matched = run(p, subject, len, s, NULL, 0, &end) >= 0;
+    int matched;
 
+    if (subject == NULL)
+        return 0;
+    matched = run(p, subject, len, s, NULL, 0, &end) >= 0;
     return p->negate ? !matched : matched;
 }
 
@@ -162,7 +165,11 @@ int wl_pattern_exec(const struct wl_pattern *p, const char *subject, size_t len,
                     int max_captures, size_t *end)
 {
     long stop = 0;
-    int n = run(p, subject, len, s, captures, max_captures, &stop);
+    int n;
+
+    if (subject == NULL)
+        return -1;
+    n = run(p, subject, len, s, captures, max_captures, &stop);
 
     if (n >= 0 && p->type != WL_PATTERN_OSMATCH && end != NULL)
         *end = stop < 0 ? SIZE_MAX : (size_t)stop;

@@ -42,7 +42,8 @@ void wl_pattern_scratch_free(struct wl_pattern_scratch *s);
  * after negation. Errors inside PCRE2 (match limit) count as no match.
  * Like Wazuh, every language reads the subject only up to its first NUL.
  * Never allocates when s is non-NULL. s may be NULL; PCRE2 then
- * allocates match data for the call.
+ * allocates match data for the call. A NULL subject (a missing field)
+ * returns 0 even when negated, as in Wazuh.
  */
 int wl_pattern_match(const struct wl_pattern *p, const char *subject,
                      size_t len, struct wl_pattern_scratch *s);
@@ -63,7 +64,8 @@ struct wl_capture {
  * - OS_Regex runs as for decoder regexes (compiled with
  *   OS_RETURN_SUBSTRING) when captures != NULL and max_captures > 0, else
  *   as for rules and prematch; for a few patterns with groups the result
- *   differs. A capture may end before it starts, as Wazuh computes it.
+ *   differs. A capture that would end before it starts makes the call
+ *   return no match, as in Wazuh.
  * - *end is the last byte of the PCRE2 match, or the OS_Regex end
  *   position. It is SIZE_MAX when Wazuh points one byte before the
  *   subject, so *end + 1 wraps to 0. OS_Match reports no end and leaves
@@ -85,8 +87,9 @@ int wl_pattern_exec(const struct wl_pattern *p, const char *subject,
 int wl_pattern_group_contains(const char *group_string, const char *if_group);
 
 /*
- * Returns how many PCRE2 matches failed since start (match limit, out of
- * memory). Each failure counted as no match.
+ * Returns how many PCRE2 matches failed since start (match limit, invalid
+ * UTF-8 for a (*UTF) pattern, out of memory). Each failure counts as no
+ * match.
  */
 unsigned long wl_pattern_match_errors(void);
 

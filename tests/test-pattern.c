@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,13 @@ static void test_pcre2_schtasks(struct wl_pattern_scratch *s)
            0, "two escaped backslashes need doubled ones");
     is_int(match_once(WL_PATTERN_PCRE2, "^a.c$", 0, "a\nc", s), 0,
            "dot does not match newline");
+    /* The stock rules look for U+202E (right-to-left override). */
+    is_int(match_once(WL_PATTERN_PCRE2, "(*UTF)\\N{U+202E}", 0,
+                      "evil\xe2\x80\xaetxt.exe", s),
+           1, "(*UTF) finds U+202E");
+    is_int(match_once(WL_PATTERN_PCRE2, "(*UTF)\\N{U+202E}", 0, "bad \xff byte",
+                      s),
+           0, "(*UTF) on invalid UTF-8 is no match");
 }
 
 static void test_pcre2_captures(struct wl_pattern_scratch *s)
@@ -164,6 +172,9 @@ static void test_negation(struct wl_pattern_scratch *s)
 
     is_int(wl_pattern_exec(p, "a12", 3, s, caps, 2, &end), 1,
            "exec ignores the negate flag");
+    is_int(wl_pattern_match(p, NULL, 0, s), 0, "negated missing value");
+    is_int(wl_pattern_exec(p, NULL, 0, s, caps, 2, &end), -1,
+           "exec of a missing value");
     wl_pattern_free(p);
 }
 
@@ -344,10 +355,69 @@ static void test_osregex(struct wl_pattern_scratch *s)
     ok(end == SIZE_MAX, "\\d* on a letter ends before the subject");
     wl_pattern_free(p);
 
+    /* This run closes the group before it opens it; Wazuh then fails to
+     * copy the capture and reports no match. */
+    p = compile(WL_PATTERN_OSREGEX, "\\p*(\\d+)$", 0);
+    is_int(wl_pattern_exec(p, "$$2-\t<\\-", 8, s, caps, 2, &end), -1,
+           "reversed capture is no match");
+    is_int(wl_pattern_exec(p, "$2", 2, s, caps, 2, &end), 1,
+           "forward capture matches");
+    is_int(caps[0].start, 1, "forward capture start");
+    wl_pattern_free(p);
+
     is_int(match_once(WL_PATTERN_OSREGEX, "^\\w+\\s+\\d+$", 0, "id  42", s), 1,
            "osregex classes and anchors");
     is_int(match_once(WL_PATTERN_OSREGEX, "\\p\\t\\$\\|\\<", 0, "#\t$|<", s), 1,
            "osregex escaped literals");
+}
+
+/* Patterns shared by the threads of test_threads. */
+static struct wl_pattern *shared_patterns[3];
+
+/* Matches the shared patterns repeatedly; returns the number of errors. */
+static void *match_repeatedly(void *arg)
+{
+    static const char *hit = "C:\\Windows\\System32\\cmd.exe /c whoami";
+    static const char *miss = "C:\\Windows\\notepad.exe";
+    struct wl_pattern_scratch *s = wl_pattern_scratch_new();
+    intptr_t errors = 0;
+
+    (void)arg;
+    if (s == NULL)
+        return (void *)(intptr_t)1;
+    for (int i = 0; i < 5000; i++) {
+        for (int k = 0; k < 3; k++) {
+            errors +=
+                wl_pattern_match(shared_patterns[k], hit, strlen(hit), s) != 1;
+            errors += wl_pattern_match(shared_patterns[k], miss, strlen(miss),
+                                       s) != 0;
+        }
+    }
+    wl_pattern_scratch_free(s);
+    return (void *)errors;
+}
+
+static void test_threads(void)
+{
+    pthread_t threads[2];
+    void *errors[2] = {NULL, NULL};
+
+    shared_patterns[0] = compile(WL_PATTERN_OSMATCH, "cmd.exe", 0);
+    shared_patterns[1] = compile(WL_PATTERN_OSREGEX, "\\\\cmd\\.exe \\S+", 0);
+    shared_patterns[2] = compile(WL_PATTERN_PCRE2, "(?i)\\\\cmd\\.exe\\s", 0);
+    for (int k = 0; k < 3; k++) {
+        if (!ok(shared_patterns[k] != NULL, "shared pattern %d compiles", k))
+            goto out;
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_create(&threads[i], NULL, match_repeatedly, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], &errors[i]);
+    is_int((intptr_t)errors[0], 0, "thread 1 results");
+    is_int((intptr_t)errors[1], 0, "thread 2 results");
+out:
+    for (int k = 0; k < 3; k++)
+        wl_pattern_free(shared_patterns[k]);
 }
 
 int main(void)
@@ -365,6 +435,7 @@ int main(void)
     test_interpreter(s);
     test_osmatch(s);
     test_osregex(s);
+    test_threads();
     wl_pattern_scratch_free(s);
     return tap_done();
 }
