@@ -82,3 +82,8 @@ check_PROGRAMS += tests/test-rules-lists
 tests_test_rules_lists_SOURCES = tests/test-rules-lists.c tests/tap.h
 tests_test_rules_lists_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-lists
+
+check_PROGRAMS += tests/test-rules-engine
+tests_test_rules_engine_SOURCES = tests/test-rules-engine.c tests/tap.h
+tests_test_rules_engine_LDADD = $(WL_LIBS)
+TESTS += tests/test-rules-engine
