@@ -87,3 +87,9 @@ check_PROGRAMS += tests/test-rules-engine
 tests_test_rules_engine_SOURCES = tests/test-rules-engine.c tests/tap.h
 tests_test_rules_engine_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-engine
+
+check_PROGRAMS += tests/test-rules-threads
+tests_test_rules_threads_SOURCES = tests/test-rules-threads.c tests/tap.h \
+	tests/rules-test.h
+tests_test_rules_threads_LDADD = $(WL_LIBS)
+TESTS += tests/test-rules-threads
