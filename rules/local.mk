@@ -93,3 +93,27 @@ tests_test_rules_threads_SOURCES = tests/test-rules-threads.c tests/tap.h \
 	tests/rules-test.h
 tests_test_rules_threads_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-threads
+
+# The rule loader's fuzz entry point replayed over its seeds in every
+# check; tests/fuzz/replay.c is the replay driver of the decoder target.
+check_PROGRAMS += tests/fuzz/replay-rules
+tests_fuzz_replay_rules_SOURCES = tests/fuzz/fuzz-rules.c tests/fuzz/replay.c
+tests_fuzz_replay_rules_LDADD = $(WL_LIBS)
+dist_noinst_SCRIPTS += tests/fuzz/replay-rules.sh
+TESTS += tests/fuzz/replay-rules.sh
+EXTRA_DIST += tests/fuzz/seeds-rules
+
+# libFuzzer target of the rule loader (./configure --enable-fuzzing
+# CC=clang); run it with: tests/fuzz/fuzz-rules tests/fuzz/seeds-rules
+# The rule sources are compiled into it so that libFuzzer instruments them.
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-rules
+tests_fuzz_fuzz_rules_SOURCES = tests/fuzz/fuzz-rules.c rules/xml.c \
+	rules/cond.c rules/opt_ip.c rules/opt_time.c rules/options.c \
+	rules/loader.c rules/tree.c rules/correlation.c rules/lists.c
+tests_fuzz_fuzz_rules_CFLAGS = $(AM_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+tests_fuzz_fuzz_rules_LDFLAGS = $(AM_LDFLAGS) \
+	-fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_rules_LDADD = $(WL_LIBS)
+endif
