@@ -79,10 +79,11 @@ struct wl_ruleset_stats {
 
 /*
  * Loads the rules. Field names used by the rules are added to names,
- * which the caller owns and should freeze after the load. Invalid rules
- * and unreadable files are reported (file:line), counted and skipped, as
- * are options not supported yet (once per option name, with a count);
- * a rule using one loads but never matches.
+ * which the caller owns and should freeze after the load. Invalid rules,
+ * rules naming a list that is not configured and unreadable files are
+ * reported (file:line), counted and skipped. Options not supported yet
+ * are reported once per option name with a count; a rule using one loads
+ * but never matches.
  * Returns 0 and *out, WL_ENOENT when no rule file was found, WL_EINVAL
  * when no rule could be loaded, or WL_ENOMEM; err holds the reason.
  */
@@ -94,7 +95,7 @@ void wl_ruleset_free(struct wl_ruleset *rs);
 const struct wl_ruleset_stats *wl_ruleset_stats(const struct wl_ruleset *rs);
 
 /*
- * Options not supported yet, with the number of rules using each:
+ * Options not supported yet, with how many times the rules use each:
  * returns the number of entries and sets *names and *counts to arrays
  * owned by the ruleset.
  */
