@@ -105,6 +105,8 @@ struct corr_event {
     char **values;
     size_t field_count;
     char *full_log;
+    char *log;          /* the text after a syslog header */
+    char *decoder_type; /* the rule category of its decoder */
 };
 
 /* Events of one list, oldest first. */
@@ -121,6 +123,7 @@ struct wl_corr {
     uint64_t memory_size;
     struct wl_corr_list **lists; /* owned */
     size_t list_count;
+    struct wl_corr_list *recent; /* every event, when a rule needs it */
 };
 
 int wl_corr_read_option(struct wl_rule_context **ctx, const char *name,
@@ -181,6 +184,7 @@ void wl_corr_context_free(struct wl_rule_context *ctx)
     free(ctx->same_fields);
     free(ctx->different_fields);
     wl_pattern_free(ctx->group);
+    wl_pattern_free(ctx->regex);
     free(ctx);
 }
 
@@ -214,6 +218,8 @@ static void event_release(struct corr_event *e)
     free(e->names);
     free(e->values);
     free(e->full_log);
+    free(e->log);
+    free(e->decoder_type);
     free(e);
 }
 
@@ -308,6 +314,12 @@ int wl_corr_attach(struct wl_load *ld, struct wl_rule *r)
         r->context->search = new_list(c);
         if (r->context->search == NULL)
             return WL_ENOMEM;
+    } else if (r->context->regex != NULL) {
+        /* From now on every event with a verdict is kept. */
+        if (c->recent == NULL && (c->recent = new_list(c)) == NULL)
+            return WL_ENOMEM;
+        r->context->search = c->recent;
+        return 0;
     }
     return mark_nodes(&ld->rs->root, r, c, 0);
 }
@@ -363,13 +375,23 @@ static const char *event_field(const struct wl_event *ev, const char *name)
     return f ? f->value : NULL;
 }
 
+static const char *type_of(const struct wl_event *ev)
+{
+    return ev->decoder_type ? ev->decoder_type : "syslog";
+}
+
 /* Returns 1 when the candidate e passes the filters of ctx for ev. */
 static int passes(const struct wl_rule_context *ctx,
-                  const struct corr_event *e, const struct wl_event *ev)
+                  const struct corr_event *e, const struct wl_event *ev,
+                  struct wl_pattern_scratch *ps)
 {
     if (!ctx->global &&
         (e->agent_id == NULL || ev->agent_id == NULL ||
          strcmp(e->agent_id, ev->agent_id) != 0))
+        return 0;
+    if (ctx->regex != NULL &&
+        (strcmp(e->decoder_type, type_of(ev)) != 0 ||
+         !wl_pattern_match(ctx->regex, e->log, strlen(e->log), ps)))
         return 0;
     for (int i = 0; i < CF_COUNT; i++) {
         const char *mine, *theirs;
@@ -444,7 +466,8 @@ static void join_previous(struct wl_corr_match *m)
 }
 
 int wl_corr_search(const struct wl_ruleset *rs, const struct wl_rule *r,
-                   const struct wl_event *ev, struct wl_corr_match *m)
+                   const struct wl_event *ev, struct wl_corr_match *m,
+                   struct wl_pattern_scratch *ps)
 {
     struct wl_corr *c = rs->corr;
     const struct wl_rule_context *ctx = r->context;
@@ -464,12 +487,14 @@ int wl_corr_search(const struct wl_ruleset *rs, const struct wl_rule *r,
 
         if (now - e->time > ctx->timeframe)
             break;
-        if (!passes(ctx, e, ev))
+        if (!passes(ctx, e, ev, ps))
             continue;
         /* An event already used by an equal or higher level ends it. */
         if (e->matched >= r->level)
             break;
-        keep_previous(m, count, e->full_log);
+        /* The search of all events keeps only the logs it counts. */
+        if (ctx->regex == NULL || count < needed)
+            keep_previous(m, count, e->full_log);
         if (count < needed) {
             count++;
             if (first == NULL)
@@ -519,6 +544,9 @@ static struct corr_event *copy_event(const struct wl_event *ev, int matched)
     for (int i = 0; i < CF_COUNT; i++)
         e->statics[i] = dup_or_null(static_value(ev, i), &nomem);
     e->full_log = dup_or_null(ev->full_log, &nomem);
+    e->log = dup_or_null(ev->log ? ev->log : ev->full_log ? ev->full_log : "",
+                         &nomem);
+    e->decoder_type = dup_or_null(type_of(ev), &nomem);
     if (ev->field_count > 0) {
         e->names = calloc(ev->field_count, sizeof(*e->names));
         e->values = calloc(ev->field_count, sizeof(*e->values));
@@ -564,7 +592,8 @@ int wl_corr_store(const struct wl_ruleset *rs, const struct wl_rule *verdict,
     /* Every event with a verdict enters analysisd's recent-events memory. */
     uint64_t seq = atomic_fetch_add(&c->next_seq, 1);
 
-    if (verdict->sid_list == NULL && verdict->group_list_count == 0)
+    if (verdict->sid_list == NULL && verdict->group_list_count == 0 &&
+        c->recent == NULL)
         return 0;
     e = copy_event(ev, m->matched);
     if (e == NULL)
@@ -578,6 +607,8 @@ int wl_corr_store(const struct wl_ruleset *rs, const struct wl_rule *verdict,
         for (size_t i = 0; rc == 0 && i < verdict->group_list_count; i++)
             rc = append(c, verdict->group_lists[i], e);
     }
+    if (rc == 0 && c->recent != NULL)
+        rc = append(c, c->recent, e);
     event_release(e);
     pthread_mutex_unlock(&c->lock);
     return rc;

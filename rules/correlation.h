@@ -1,11 +1,12 @@
 /*
- * Correlation rules (if_matched_sid, if_matched_group with frequency,
- * timeframe and the same_* / different_* filters), as wazuh-analysisd
- * 4.14.7 evaluates them.
+ * Correlation rules (if_matched_sid, if_matched_group, if_matched_regex
+ * with frequency, timeframe and the same_* / different_* filters), as
+ * wazuh-analysisd 4.14.7 evaluates them.
  *
  * Events whose verdict rule is the target of an if_matched_sid rule, or
  * matched an if_matched_group pattern when that rule was read, are kept
- * in lists for later searches. An event stays searchable until memory
+ * in lists for later searches; once a rule with if_matched_regex alone is
+ * loaded, every event with a verdict is kept too. An event stays searchable until memory
  * size newer events with a verdict (level > 0) have arrived, as in
  * analysisd's recent-events memory. One mutex per ruleset guards the
  * lists, so correlation is the only shared state that matching changes.
@@ -67,7 +68,8 @@ int wl_corr_attach(struct wl_load *ld, struct wl_rule *r);
  * used), else 0.
  */
 int wl_corr_search(const struct wl_ruleset *rs, const struct wl_rule *r,
-                   const struct wl_event *ev, struct wl_corr_match *m);
+                   const struct wl_event *ev, struct wl_corr_match *m,
+                   struct wl_pattern_scratch *ps);
 
 /*
  * Keeps ev for later searches when the verdict rule feeds a list.

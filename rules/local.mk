@@ -117,3 +117,9 @@ tests_fuzz_fuzz_rules_LDFLAGS = $(AM_LDFLAGS) \
 	-fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_rules_LDADD = $(WL_LIBS)
 endif
+
+check_PROGRAMS += tests/test-rules-correlation
+tests_test_rules_correlation_SOURCES = tests/test-rules-correlation.c \
+	tests/tap.h
+tests_test_rules_correlation_LDADD = $(WL_LIBS)
+TESTS += tests/test-rules-correlation

@@ -51,6 +51,7 @@ enum pending_text {
     PT_IF_GROUP,
     PT_IF_LEVEL,
     PT_IF_MATCHED_GROUP,
+    PT_IF_MATCHED_REGEX,
     PT_COUNT
 };
 
@@ -190,7 +191,7 @@ static const struct option_def option_defs[] = {
     {"dstip", OK_IP, 1},
     {"options", OK_OPTIONS, 0},
     {"mitre", OK_MITRE, 0},
-    {"if_matched_regex", OK_UNSUPPORTED, 1},
+    {"if_matched_regex", OK_TEXT, PT_IF_MATCHED_REGEX},
     {"list", OK_LIST, 0},
     {"if_fts", OK_UNSUPPORTED, 0},
     {"check_diff", OK_UNSUPPORTED, 1},
@@ -719,7 +720,8 @@ static int read_element(struct build *b, const xmlNode *node)
     case OK_TEXT:
         rc = append(&b->text[def->index].text, text);
         b->text[def->index].line = line;
-        if (def->index == PT_IF_MATCHED_GROUP)
+        if (def->index == PT_IF_MATCHED_GROUP ||
+            def->index == PT_IF_MATCHED_REGEX)
             b->correlation = 1;
         break;
     case OK_LAST:
@@ -941,9 +943,11 @@ static int build_patterns(struct build *b)
 static int build_context(struct build *b)
 {
     struct wl_rule_parents *p = b->parents;
+    const char *regex = b->text[PT_IF_MATCHED_REGEX].text;
     struct wl_rule_context *ctx;
 
-    if (p->if_matched_sid == NULL && p->if_matched_group == NULL) {
+    if (p->if_matched_sid == NULL && p->if_matched_group == NULL &&
+        regex == NULL) {
         wl_corr_context_free(b->context);
         b->context = NULL;
         return 0;
@@ -958,9 +962,15 @@ static int build_context(struct build *b)
     ctx->timeframe = b->timeframe;
     if (p->if_matched_sid != NULL) {
         ctx->if_matched_sid = atoi(p->if_matched_sid);
-    } else {
+    } else if (p->if_matched_group != NULL) {
         int rc = compile(b, WL_PATTERN_OSMATCH, p->if_matched_group, 0,
                          b->text[PT_IF_MATCHED_GROUP].line, &ctx->group);
+        if (rc < 0)
+            return rc;
+    } else {
+        /* Only rules with no if_matched_sid/group search all events. */
+        int rc = compile(b, WL_PATTERN_OSREGEX, regex, 0,
+                         b->text[PT_IF_MATCHED_REGEX].line, &ctx->regex);
         if (rc < 0)
             return rc;
     }

@@ -101,6 +101,7 @@ struct wl_rule_context {
     long timeframe;         /* seconds */
     int if_matched_sid;     /* 0 when none */
     struct wl_pattern *group; /* if_matched_group (OS_Match), or NULL */
+    struct wl_pattern *regex; /* if_matched_regex alone (OS_Regex) */
     struct wl_corr_list *search; /* events searched; not owned */
     unsigned same;          /* static fields that must be equal */
     unsigned different;     /* static fields that must differ */

@@ -359,7 +359,8 @@ static const struct wl_rule *test(const struct walk *w,
     if (!wl_rule_conds_match(r, w->ev, w->ps))
         return NULL;
     /* The search for earlier events comes last: it marks what it uses. */
-    if (r->context != NULL && !wl_corr_search(w->rs, r, w->ev, w->corr))
+    if (r->context != NULL &&
+        !wl_corr_search(w->rs, r, w->ev, w->corr, w->ps))
         return NULL;
     v->chain[depth] = r;
     if (depth + 1 < WL_RULE_MAX_DEPTH) {
