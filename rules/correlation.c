@@ -544,8 +544,9 @@ static struct corr_event *copy_event(const struct wl_event *ev, int matched)
     for (int i = 0; i < CF_COUNT; i++)
         e->statics[i] = dup_or_null(static_value(ev, i), &nomem);
     e->full_log = dup_or_null(ev->full_log, &nomem);
-    e->log = dup_or_null(ev->log ? ev->log : ev->full_log ? ev->full_log : "",
-                         &nomem);
+    const char *log = ev->log != NULL ? ev->log : ev->full_log;
+
+    e->log = dup_or_null(log != NULL ? log : "", &nomem);
     e->decoder_type = dup_or_null(type_of(ev), &nomem);
     if (ev->field_count > 0) {
         e->names = calloc(ev->field_count, sizeof(*e->names));

@@ -42,7 +42,7 @@ static const char rules_text[] =
     "<rule id=\"302\" level=\"7\" timeframe=\"60\">"
     "<if_matched_sid>202</if_matched_sid><global_frequency />"
     "<description>g from any agent</description></rule>\n"
-    /* A b event after two events of any rule whose log says failed. */
+    /* A b event after two events of any rule whose log contains failed. */
     "<rule id=\"303\" level=\"10\" frequency=\"3\" timeframe=\"60\">"
     "<if_sid>110</if_sid><field name=\"t\">^b$</field>"
     "<if_matched_regex>failed</if_matched_regex>"
