@@ -1,13 +1,17 @@
 /*
  * wazlab-logtest: reads one event per line from standard input, decodes
  * it with the daemon's decoders and prints, like wazuh-logtest, the
- * pre-decoding (phase 1) and the decoder with every field (phase 2). With
- * --json it prints instead one line per event shaped like a line of
- * Wazuh's archives.json, so a whole file can be compared with Wazuh's.
+ * pre-decoding (phase 1), the decoder with every field (phase 2) and the
+ * rules that matched (phase 3). With --json it prints instead one line per
+ * event shaped like a line of Wazuh's archives.json, plus "alert", so a
+ * whole file can be compared with Wazuh's.
  */
 #include "config.h"
 
 #include "decoders/decode.h"
+#include "rules/alert.h"
+#include "rules/rule.h"
+#include "rules/ruleset.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
 
@@ -19,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define MAX_LISTS 32
 
 struct logtest {
     char queue;
@@ -36,7 +42,25 @@ struct logtest {
     struct wl_event ev;
     char *msg;
     size_t msg_cap;
+
+    /* Rule selection (NULL-terminated lists) and the loaded rules. */
+    const char *rule_dirs[33];
+    const char *rule_files[33];
+    const char *excludes[33];
+    const char *decoder_dirs[2];
+    struct wl_ruleset_list lists[MAX_LISTS + 1];
+    int list_count;
+    int rule_dir_count;
+    int rule_file_count;
+    int exclude_count;
+    int log_alert_level;
+    struct wl_fieldnames *names;
+    struct wl_ruleset *rules; /* NULL: phase 3 skipped */
+    struct wl_rule_scratch *rule_scratch;
+    struct wl_rule_verdict verdict;
 };
+
+#define MAX_RULE_PATHS 32
 
 static void usage(FILE *out)
 {
@@ -57,7 +81,27 @@ static void usage(FILE *out)
             "any)\n"
             "  -j, --json            print one archives.json line per "
             "event\n"
+            "      --rules-dir=DIR   load every *.xml rule file of DIR "
+            "(repeatable)\n"
+            "      --rules-file=FILE load one rule file (repeatable)\n"
+            "      --rules-exclude=NAME  skip rule files with this "
+            "basename\n"
+            "      --list=NAME[=FILE]    CDB list rules name NAME, read "
+            "from FILE\n"
+            "                        (default NAME; repeatable)\n"
+            "      --wazuh-ruleset=DIR   load DIR/rules without "
+            "0215-policy_rules.xml,\n"
+            "                        with DIR/decoders for <decoded_as> "
+            "and the lists\n"
+            "                        of DIR/lists as etc/lists/NAME\n"
+            "      --log-alert-level=N   lowest level that writes an "
+            "alert (default 1)\n"
             "  -h, --help            show this help\n"
+            "\n"
+            "Rule files load in the order of their basenames. Without a "
+            "rules option,\n"
+            "the default ruleset of " WL_SYSCONFDIR "/rules is loaded "
+            "when present.\n"
             "\n"
             "Example: wazlab-logtest --queue f --location EventChannel "
             "--agent WIN10 --json < events.jsonl\n");
@@ -173,6 +217,75 @@ static void print_phase2(const struct logtest *lt)
     printf("\n");
 }
 
+static void print_phase3(const struct logtest *lt)
+{
+    const struct wl_rule_verdict *v = &lt->verdict;
+    const struct wl_rule *r = v->rule;
+
+    if (lt->rules == NULL)
+        return;
+    if (r == NULL) {
+        printf("**Phase 3: No rule matched.\n\n");
+        return;
+    }
+    char *description = wl_rule_expand_description(r, &lt->ev);
+    char *groups = wl_alert_groups_json(r);
+    char *mitre = wl_alert_mitre_json(r);
+
+    if (description == NULL || groups == NULL || mitre == NULL)
+        wl_fatal_nomem("wazlab-logtest");
+    printf("**Phase 3: Completed filtering (rules).\n");
+    printf("\trules matched:");
+    for (int i = 0; i < v->chain_len; i++)
+        printf("%s%d", i ? " -> " : " ", wl_rule_id(v->chain[i]));
+    if (v->ignored)
+        printf(" (last rule ignored: inside its ignore time)");
+    printf("\n");
+    printf("\tid: '%d'\n", r->id);
+    printf("\tlevel: '%d'\n", r->level);
+    printf("\tdescription: '%s'\n", description);
+    printf("\tgroups: '%s'\n", groups);
+    printf("\tfiredtimes: '%lu'\n", v->firedtimes);
+    printf("\tmail: '%s'\n", r->mail ? "True" : "False");
+    if (strcmp(mitre, "[]") != 0)
+        printf("\tmitre.id: '%s'\n", mitre);
+    if (v->alert)
+        printf("**Alert to be generated.\n");
+    else if (r->level == 0)
+        printf("**Level 0: the event is ignored, no alert.\n");
+    else
+        printf("**No alert: level %d is below the alert level or the rule "
+               "has no_log.\n",
+               r->level);
+    printf("\n");
+    free(description);
+    free(groups);
+    free(mitre);
+}
+
+/* Adds the verdict rule (level > 0, as archives show it) to root. */
+static void add_rule_object(const struct logtest *lt, cJSON *root)
+{
+    const struct wl_rule *r = lt->verdict.rule;
+
+    if (r == NULL || (r->level == 0 && !lt->verdict.ignored))
+        return;
+    char *description = wl_rule_expand_description(r, &lt->ev);
+    char *groups = wl_alert_groups_json(r);
+    char id[16];
+
+    if (description == NULL || groups == NULL)
+        wl_fatal_nomem("wazlab-logtest");
+    snprintf(id, sizeof(id), "%d", r->id);
+    cJSON *rule = cJSON_AddObjectToObject(root, "rule");
+    cJSON_AddStringToObject(rule, "id", id);
+    cJSON_AddNumberToObject(rule, "level", r->level);
+    cJSON_AddStringToObject(rule, "description", description);
+    cJSON_AddItemToObject(rule, "groups", cJSON_CreateRaw(groups));
+    free(description);
+    free(groups);
+}
+
 /* "2026-12-04T15:38:21.774+0000" in local time. */
 static void format_timestamp(const struct timespec *ts, char *out,
                              size_t size)
@@ -228,6 +341,8 @@ static void print_archive(struct logtest *lt)
     snprintf(id, sizeof(id), "%lld.%llu", (long long)ev->received.tv_sec,
              lt->bytes_out);
     cJSON_AddStringToObject(root, "timestamp", stamp);
+    if (lt->rules != NULL)
+        add_rule_object(lt, root);
     cJSON_AddItemToObject(root, "agent", agent_object(lt));
     cJSON *manager = cJSON_AddObjectToObject(root, "manager");
     cJSON_AddStringToObject(manager, "name", lt->manager);
@@ -258,6 +373,8 @@ static void print_archive(struct logtest *lt)
     const char *location = archive_location(ev);
     if (location != NULL)
         cJSON_AddStringToObject(root, "location", location);
+    if (lt->rules != NULL)
+        cJSON_AddBoolToObject(root, "alert", lt->verdict.alert);
 
     char *text = cJSON_PrintUnformatted(root);
     if (text == NULL)
@@ -289,13 +406,153 @@ static void process_line(struct logtest *lt, const char *line, size_t len)
                    wl_strerror(r));
         return;
     }
+    if (lt->rules != NULL)
+        wl_ruleset_match(lt->rules, lt->rule_scratch, &lt->ev, &lt->verdict);
     if (lt->json) {
         print_archive(lt);
         return;
     }
     print_phase1(lt);
     print_phase2(lt);
-    /* TODO: phase 3, the rule that matched, once the rule tree exists. */
+    print_phase3(lt);
+}
+
+/* Appends value to a NULL-terminated list of at most MAX_RULE_PATHS. */
+static int add_path(const char **list, int *count, const char *value,
+                    const char *option)
+{
+    if (*count >= MAX_RULE_PATHS) {
+        fprintf(stderr, "wazlab-logtest: too many --%s options (max %d)\n",
+                option, MAX_RULE_PATHS);
+        return -1;
+    }
+    list[(*count)++] = value;
+    list[*count] = NULL;
+    return 0;
+}
+
+/* Adds a CDB list: name as rules write it, and the file to read. */
+static int add_list(struct logtest *lt, const char *name, const char *path)
+{
+    if (lt->list_count >= MAX_LISTS) {
+        fprintf(stderr, "wazlab-logtest: too many lists (max %d)\n",
+                MAX_LISTS);
+        return -1;
+    }
+    lt->lists[lt->list_count].name = name;
+    lt->lists[lt->list_count].path = path;
+    lt->list_count++;
+    lt->lists[lt->list_count].name = NULL;
+    return 0;
+}
+
+/* Adds the lists of a Wazuh ruleset copy that exist under dir/lists. */
+static int add_wazuh_lists(struct logtest *lt, const char *dir)
+{
+    static const char *const names[] = {
+        "audit-keys",
+        "amazon/aws-eventnames",
+        "security-eventchannel",
+        "malicious-ioc/malware-hashes",
+        "malicious-ioc/malicious-ip",
+        "malicious-ioc/malicious-domains",
+    };
+    static char rule_names[6][128], paths[6][4096];
+
+    for (int i = 0; i < 6; i++) {
+        snprintf(rule_names[i], sizeof(rule_names[i]), "etc/lists/%s",
+                 names[i]);
+        snprintf(paths[i], sizeof(paths[i]), "%s/lists/%s", dir, names[i]);
+        if (access(paths[i], R_OK) == 0 &&
+            add_list(lt, rule_names[i], paths[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Handles the rule selection options. */
+static int add_rule_option(struct logtest *lt, int c, const char *value)
+{
+    static char rules[4096], decoders[4096];
+    char *end;
+    long level;
+
+    switch (c) {
+    case 'R':
+        return add_path(lt->rule_dirs, &lt->rule_dir_count, value,
+                        "rules-dir");
+    case 'F':
+        return add_path(lt->rule_files, &lt->rule_file_count, value,
+                        "rules-file");
+    case 'X':
+        return add_path(lt->excludes, &lt->exclude_count, value,
+                        "rules-exclude");
+    case 'T': {
+        /* value points into argv, which may be changed in place. */
+        char *name = (char *)value;
+        char *eq = strchr(name, '=');
+
+        if (eq != NULL)
+            *eq++ = '\0';
+        return add_list(lt, name, eq);
+    }
+    case 'W':
+        snprintf(rules, sizeof(rules), "%s/rules", value);
+        snprintf(decoders, sizeof(decoders), "%s/decoders", value);
+        lt->decoder_dirs[0] = decoders;
+        if (add_path(lt->excludes, &lt->exclude_count,
+                     "0215-policy_rules.xml", "rules-exclude") < 0 ||
+            add_wazuh_lists(lt, value) < 0)
+            return -1;
+        return add_path(lt->rule_dirs, &lt->rule_dir_count, rules,
+                        "rules-dir");
+    default:
+        level = strtol(value, &end, 10);
+        if (*value == '\0' || *end != '\0' || level < 0 || level > 16) {
+            fprintf(stderr, "wazlab-logtest: invalid --log-alert-level "
+                            "'%s': expected 0 to 16\n",
+                    value);
+            return -1;
+        }
+        lt->log_alert_level = (int)level;
+        return 0;
+    }
+}
+
+/*
+ * Loads the selected rules, or the installed default ruleset when none was
+ * selected. Returns 0 (lt->rules stays NULL when there is nothing to load)
+ * or -1 after printing why the selected rules failed to load.
+ */
+static int load_rules(struct logtest *lt)
+{
+    static const char *default_dirs[] = {WL_SYSCONFDIR "/rules", NULL};
+    struct wl_ruleset_options o = {
+        .rule_dirs = lt->rule_dirs,
+        .rule_files = lt->rule_files,
+        .excludes = lt->excludes,
+        .decoder_dirs = lt->decoder_dirs[0] ? lt->decoder_dirs : NULL,
+        .lists = lt->list_count > 0 ? lt->lists : NULL,
+        .log_alert_level = lt->log_alert_level,
+    };
+    int chosen = lt->rule_dir_count > 0 || lt->rule_file_count > 0;
+    char err[256];
+
+    if (!chosen) {
+        if (access(default_dirs[0], R_OK) != 0)
+            return 0;
+        o.rule_dirs = default_dirs;
+    }
+    lt->names = wl_fieldnames_new();
+    lt->rule_scratch = wl_rule_scratch_new();
+    if (lt->names == NULL || lt->rule_scratch == NULL)
+        wl_fatal_nomem("wazlab-logtest");
+    if (wl_ruleset_load(&o, lt->names, &lt->rules, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wazlab-logtest: cannot load the rules: %s\n", err);
+        return -1;
+    }
+    wl_fieldnames_freeze(lt->names);
+    return 0;
 }
 
 static int parse_options(struct logtest *lt, int argc, char **argv)
@@ -307,6 +564,12 @@ static int parse_options(struct logtest *lt, int argc, char **argv)
         {"agent-id", required_argument, NULL, 'i'},
         {"agent-ip", required_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
+        {"rules-dir", required_argument, NULL, 'R'},
+        {"rules-file", required_argument, NULL, 'F'},
+        {"rules-exclude", required_argument, NULL, 'X'},
+        {"wazuh-ruleset", required_argument, NULL, 'W'},
+        {"list", required_argument, NULL, 'T'},
+        {"log-alert-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -337,6 +600,15 @@ static int parse_options(struct logtest *lt, int argc, char **argv)
             break;
         case 'j':
             lt->json = 1;
+            break;
+        case 'R':
+        case 'F':
+        case 'X':
+        case 'W':
+        case 'T':
+        case 'L':
+            if (add_rule_option(lt, c, optarg) < 0)
+                return 2;
             break;
         case 'h':
             usage(stdout);
@@ -377,8 +649,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "wazlab-logtest: %s\n", err);
         return 1;
     }
+    if (load_rules(&lt) < 0)
+        return 1;
     lt.scratch = wl_decode_scratch_new();
-    if (lt.scratch == NULL || wl_event_init(&lt.ev, NULL) < 0)
+    if (lt.scratch == NULL || wl_event_init(&lt.ev, lt.names) < 0)
         wl_fatal_nomem("wazlab-logtest");
 
     while ((len = getline(&line, &cap, stdin)) >= 0) {
@@ -392,5 +666,8 @@ int main(int argc, char **argv)
     wl_event_free(&lt.ev);
     wl_decode_scratch_free(lt.scratch);
     wl_decoders_free(lt.decoders);
+    wl_ruleset_free(lt.rules);
+    wl_rule_scratch_free(lt.rule_scratch);
+    wl_fieldnames_free(lt.names);
     return 0;
 }
