@@ -1,59 +1,183 @@
 /*
- * The analysis stage, for now a pass-through: each message becomes an
- * events row (when archiving is on) and never an alert. The decoder and
- * rule stages replace the inside of wl_analysis_process(); the threads
- * that call it live in daemon/pipeline.c.
+ * The analysis stage: each message goes through the rule engine (decoders
+ * and rule tree, rules/engine.h) and becomes a record with an events row
+ * (when archiving is on) and an alert row (when the verdict rule alerts).
+ * The threads that call wl_analysis_process() live in daemon/pipeline.c.
  */
 #include <config.h> /* autoconf's header, not daemon/config.h */
 
 #include "daemon/analysis.h"
+#include "daemon/config.h"
 #include "daemon/error.h"
 #include "daemon/frame.h"
 #include "daemon/log.h"
+#include "rules/default_rules.h"
+#include "rules/engine.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#ifndef WL_SYSCONFDIR
+#define WL_SYSCONFDIR "/etc/wazlab"
+#endif
+
+/* Where the user's own rules are read from when no ruleset is set. */
+#define WL_LOCAL_RULES_FILE WL_SYSCONFDIR "/rules/local_rules.xml"
 
 struct wl_analysis {
     int logall;
+    struct wl_engine *engine;
+    /* NULL-terminated path arrays handed to the engine; not owned items */
+    const char **rule_dirs;
+    const char **rule_files;
+    const char **excludes;
+    const char **decoder_dirs;
+    const char **decoder_files;
+    struct wl_ruleset_list *lists;
+    atomic_ulong dropped; /* messages the decoders rejected */
 };
 
 struct wl_analysis_worker {
     struct wl_analysis *an;
+    struct wl_engine_worker *engine;
     char location[WL_MESSAGE_MAX + 1];
+    /* The message rewritten with its agent prefix, as remoted forwards it */
+    char forward[WL_MESSAGE_MAX + 512];
 };
+
+/* Returns a NULL-terminated copy of the list's item pointers. */
+static const char **list_array(const struct wl_config_list *list)
+{
+    const char **a = calloc(list->count + 1, sizeof(*a));
+
+    for (size_t i = 0; a != NULL && i < list->count; i++)
+        a[i] = list->items[i];
+    return a;
+}
+
+/*
+ * Lists the built-in ruleset, with the installed local_rules.xml in place
+ * of the built-in copy when that file exists, so users edit it as they
+ * would on a Wazuh manager.
+ */
+static const char **builtin_rule_files(void)
+{
+    size_t n = 0;
+    const char **a;
+
+    while (wl_default_rules[n].name != NULL)
+        n++;
+    a = calloc(n + 1, sizeof(*a));
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        a[i] = wl_default_rules[i].name;
+        if (strcmp(a[i], "builtin:local_rules.xml") == 0 &&
+            access(WL_LOCAL_RULES_FILE, R_OK) == 0)
+            a[i] = WL_LOCAL_RULES_FILE;
+    }
+    return a;
+}
+
+static int fill_engine_options(struct wl_analysis *an,
+                               const struct wl_config *cfg,
+                               struct wl_engine_options *eo)
+{
+    memset(eo, 0, sizeof(*eo));
+    eo->logall = an->logall;
+    eo->rules.log_alert_level = cfg ? cfg->log_alert_level : 1;
+    if (cfg == NULL ||
+        (cfg->rule_dirs.count == 0 && cfg->rule_includes.count == 0)) {
+        an->rule_files = builtin_rule_files();
+        if (an->rule_files == NULL)
+            return WL_ENOMEM;
+        eo->rules.rule_files = an->rule_files;
+        eo->rules.buffers = wl_default_rules;
+        return 0;
+    }
+    an->rule_dirs = list_array(&cfg->rule_dirs);
+    an->rule_files = list_array(&cfg->rule_includes);
+    an->excludes = list_array(&cfg->rule_excludes);
+    an->decoder_dirs = list_array(&cfg->decoder_dirs);
+    an->decoder_files = list_array(&cfg->decoder_includes);
+    an->lists = calloc(cfg->lists.count + 1, sizeof(*an->lists));
+    if (an->rule_dirs == NULL || an->rule_files == NULL ||
+        an->excludes == NULL || an->decoder_dirs == NULL ||
+        an->decoder_files == NULL || an->lists == NULL)
+        return WL_ENOMEM;
+    for (size_t i = 0; i < cfg->lists.count; i++)
+        an->lists[i].name = cfg->lists.items[i];
+    eo->rules.rule_dirs = an->rule_dirs;
+    eo->rules.rule_files = an->rule_files;
+    eo->rules.excludes = an->excludes;
+    if (cfg->decoder_dirs.count > 0 || cfg->decoder_includes.count > 0) {
+        eo->rules.decoder_dirs = an->decoder_dirs;
+        eo->rules.decoder_files = an->decoder_files;
+    }
+    eo->rules.lists = an->lists;
+    return 0;
+}
+
+void wl_analysis_free(struct wl_analysis *an)
+{
+    if (an == NULL)
+        return;
+    wl_engine_free(an->engine);
+    free(an->rule_dirs);
+    free(an->rule_files);
+    free(an->excludes);
+    free(an->decoder_dirs);
+    free(an->decoder_files);
+    free(an->lists);
+    free(an);
+}
 
 int wl_analysis_new(const struct wl_analysis_options *opt,
                     struct wl_analysis **out, char *err, size_t err_size)
 {
+    struct wl_engine_options eo;
     struct wl_analysis *an = calloc(1, sizeof(*an));
+    int r;
 
     if (an == NULL) {
         snprintf(err, err_size, "out of memory");
         return WL_ENOMEM;
     }
     an->logall = opt->logall;
+    r = fill_engine_options(an, opt->config, &eo);
+    if (r == 0)
+        r = wl_engine_new(&eo, &an->engine, err, err_size);
+    else
+        snprintf(err, err_size, "out of memory");
+    if (r != 0) {
+        wl_analysis_free(an);
+        return r;
+    }
     *out = an;
     return 0;
-}
-
-void wl_analysis_free(struct wl_analysis *an)
-{
-    free(an);
 }
 
 struct wl_analysis_worker *wl_analysis_worker_new(struct wl_analysis *an)
 {
     struct wl_analysis_worker *w = malloc(sizeof(*w));
 
-    if (w != NULL)
-        w->an = an;
+    if (w == NULL)
+        return NULL;
+    w->an = an;
+    w->engine = wl_engine_worker_new(an->engine);
+    if (w->engine == NULL) {
+        free(w);
+        return NULL;
+    }
     return w;
 }
 
 void wl_analysis_worker_free(struct wl_analysis_worker *w)
 {
+    if (w == NULL)
+        return;
+    wl_engine_worker_free(w->engine);
     free(w);
 }
 
@@ -70,17 +194,13 @@ static char *format_time(const struct timespec *ts)
     return strdup(text);
 }
 
-/* Fills an events row; returns 0 or WL_ENOMEM (the row is then partial). */
-static int fill_event_row(struct wl_analysis_worker *w,
-                          const struct wl_message *msg,
-                          struct wl_event_row *row)
+/*
+ * Fills an events row for a message the decoders rejected, so that the
+ * archive still holds every message. Returns 0 or WL_ENOMEM.
+ */
+static int fill_raw_event_row(const struct wl_message *msg,
+                              const char *location, struct wl_event_row *row)
 {
-    struct wl_event_parts parts;
-    const char *location = NULL;
-
-    if (wl_event_parse(msg->data, msg->len, w->location, sizeof(w->location),
-                       &parts, NULL) == 0)
-        location = parts.location;
     row->received = format_time(&msg->received);
     row->agent_id = strdup(msg->agent_id);
     row->agent_name = strdup(msg->agent_name);
@@ -90,28 +210,129 @@ static int fill_event_row(struct wl_analysis_worker *w,
     row->message_len = msg->len;
     if (row->received == NULL || row->agent_id == NULL ||
         row->agent_name == NULL || row->agent_ip == NULL ||
-        (location != NULL && row->location == NULL) ||
-        row->message == NULL)
+        (location != NULL && row->location == NULL) || row->message == NULL)
         return WL_ENOMEM;
     memcpy(row->message, msg->data, msg->len);
     row->message[msg->len] = '\0';
     return 0;
 }
 
+/* Replaces *field with a copy of value; returns 0 or WL_ENOMEM. */
+static int replace_string(char **field, const char *value)
+{
+    char *copy = value ? strdup(value) : NULL;
+
+    if (value != NULL && copy == NULL)
+        return WL_ENOMEM;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+/*
+ * Makes the stored rows show the message as received, the sender as the
+ * connection identified it, and the location as Wazuh prints it in
+ * alerts ("EventChannel", without the agent part).
+ */
+static int adjust_rows(const struct wl_message *msg, const char *location,
+                       struct wl_record *rec)
+{
+    int r = 0;
+
+    if (rec->event != NULL) {
+        char *raw = malloc(msg->len + 1);
+
+        if (raw == NULL)
+            return WL_ENOMEM;
+        memcpy(raw, msg->data, msg->len);
+        raw[msg->len] = '\0';
+        free(rec->event->message);
+        rec->event->message = raw;
+        rec->event->message_len = msg->len;
+        r = replace_string(&rec->event->agent_id, msg->agent_id);
+        if (r == 0)
+            r = replace_string(&rec->event->agent_name, msg->agent_name);
+        if (r == 0)
+            r = replace_string(&rec->event->agent_ip, msg->peer_ip);
+        if (r == 0 && location != NULL)
+            r = replace_string(&rec->event->location, location);
+    }
+    if (r == 0 && rec->alert != NULL && location != NULL)
+        r = replace_string(&rec->alert->location, location);
+    return r;
+}
+
+/*
+ * Returns the message for the engine: as received when it already names
+ * its agent ("[id] (name) ip->location") or comes from no known agent,
+ * else rewritten with the connection's agent in front of the location,
+ * as Wazuh's remoted forwards agent messages to analysis.
+ */
+static const char *forward_form(struct wl_analysis_worker *w,
+                                const struct wl_message *msg,
+                                const struct wl_event_parts *parts,
+                                size_t *len)
+{
+    int n;
+
+    *len = msg->len;
+    if (parts->has_agent || strcmp(msg->agent_id, "000") == 0)
+        return msg->data;
+    n = snprintf(w->forward, sizeof(w->forward), "%c:[%s] (%s) %s->",
+                 msg->data[0], msg->agent_id, msg->agent_name,
+                 msg->peer_ip[0] ? msg->peer_ip : "any");
+    if (n < 0 || (size_t)n + msg->len - 2 >= sizeof(w->forward))
+        return msg->data;
+    memcpy(w->forward + n, msg->data + 2, msg->len - 2);
+    *len = (size_t)n + msg->len - 2;
+    w->forward[*len] = '\0';
+    return w->forward;
+}
+
 int wl_analysis_process(struct wl_analysis_worker *w,
                         const struct wl_message *msg, struct wl_record **out)
 {
-    struct wl_record *rec = wl_record_new();
+    struct wl_event_parts parts;
+    const char *location = NULL;
+    const char *text = msg->data;
+    size_t len = msg->len;
+    struct wl_record *rec = NULL;
+    int r;
 
-    if (rec == NULL)
-        return WL_ENOMEM;
-    if (w->an->logall) {
-        rec->event = calloc(1, sizeof(*rec->event));
-        if (rec->event == NULL || fill_event_row(w, msg, rec->event) != 0) {
-            wl_record_free(rec);
+    if (wl_event_parse(msg->data, msg->len, w->location, sizeof(w->location),
+                       &parts, NULL) == 0) {
+        location = parts.location;
+        text = forward_form(w, msg, &parts, &len);
+    }
+    r = wl_engine_process(w->engine, text, len, &msg->received, &rec, NULL);
+    if (r == WL_EINVAL) {
+        /* The decoders dropped it, as Wazuh would; the archive keeps it. */
+        atomic_fetch_add(&w->an->dropped, 1);
+        rec = wl_record_new();
+        if (rec == NULL)
             return WL_ENOMEM;
+        if (w->an->logall) {
+            rec->event = calloc(1, sizeof(*rec->event));
+            if (rec->event == NULL ||
+                fill_raw_event_row(msg, location, rec->event) != 0) {
+                wl_record_free(rec);
+                return WL_ENOMEM;
+            }
         }
+        *out = rec;
+        return 0;
+    }
+    if (r != 0)
+        return r;
+    if (adjust_rows(msg, location, rec) != 0) {
+        wl_record_free(rec);
+        return WL_ENOMEM;
     }
     *out = rec;
     return 0;
+}
+
+unsigned long wl_analysis_dropped(const struct wl_analysis *an)
+{
+    return atomic_load(&an->dropped);
 }

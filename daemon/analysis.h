@@ -1,6 +1,8 @@
 /*
  * The analysis stage between the connections and the database writer:
- * message in, record (archive row, alert row) out.
+ * message in, record (archive row, alert row) out. It runs the rule
+ * engine of rules/engine.h with the ruleset the configuration names, or
+ * the built-in default ruleset when it names none.
  *
  * One struct wl_analysis is built at startup and is read-only afterwards;
  * each analysis thread owns one struct wl_analysis_worker with its scratch
@@ -37,5 +39,8 @@ void wl_analysis_worker_free(struct wl_analysis_worker *w);
  */
 int wl_analysis_process(struct wl_analysis_worker *w,
                         const struct wl_message *msg, struct wl_record **out);
+
+/* Returns how many messages the decoders rejected (archived, not analysed). */
+unsigned long wl_analysis_dropped(const struct wl_analysis *an);
 
 #endif

@@ -11,3 +11,7 @@ etc/wazlabd.service: $(srcdir)/etc/wazlabd.service.in Makefile
 	  -e 's|@sbindir[@]|$(sbindir)|g' \
 	  -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	  $(srcdir)/etc/wazlabd.service.in > $@-t && mv -f $@-t $@
+
+# Real Sysmon events for the demo and the tests, with their sources.
+dist_pkgdata_DATA += etc/samples/sysmon-eid1.jsonl
+EXTRA_DIST += etc/samples/README.md

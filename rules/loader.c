@@ -375,7 +375,13 @@ static int read_rule_file(struct wl_load *ld, const char *path)
 
     ld->path = path;
     ld->file = base_name(path);
-    rc = wl_xml_file_read(path, &f, err, sizeof(err));
+    const struct wl_ruleset_buffer *b = ld->opts->buffers;
+    while (b != NULL && b->name != NULL && strcmp(b->name, path) != 0)
+        b++;
+    if (b != NULL && b->name != NULL)
+        rc = wl_xml_memory_read(path, b->data, b->len, &f, err, sizeof(err));
+    else
+        rc = wl_xml_file_read(path, &f, err, sizeof(err));
     if (rc == WL_ENOMEM)
         return rc;
     if (rc < 0) {

@@ -63,11 +63,24 @@ tests_test_rules_chain_SOURCES = tests/test-rules-chain.c tests/tap.h \
 tests_test_rules_chain_LDADD = $(WL_LIBS)
 TESTS += tests/test-rules-chain
 
-# The default ruleset, loaded when no Wazuh ruleset is configured
+# The default ruleset, loaded when no Wazuh ruleset is configured. It is
+# installed as files and also compiled in, so wazlabd needs no file.
 wazlabrulesdir = $(sysconfdir)/wazlab/rules
 dist_wazlabrules_DATA = etc/rules/0010-wazlab_base.xml \
 	etc/rules/0500-wazlab_windows.xml etc/rules/0510-wazlab_sysmon.xml \
 	etc/rules/local_rules.xml
+libwazlab_a_SOURCES += rules/default_rules.h
+nodist_libwazlab_a_SOURCES += rules/default-rules.c
+CLEANFILES += rules/default-rules.c
+EXTRA_DIST += rules/embed-rules.sh
+WL_DEFAULT_RULE_XML = $(srcdir)/etc/rules/0010-wazlab_base.xml \
+	$(srcdir)/etc/rules/0500-wazlab_windows.xml \
+	$(srcdir)/etc/rules/0510-wazlab_sysmon.xml \
+	$(srcdir)/etc/rules/local_rules.xml
+rules/default-rules.c: $(srcdir)/rules/embed-rules.sh $(WL_DEFAULT_RULE_XML)
+	$(AM_V_GEN)$(MKDIR_P) rules && \
+	$(SHELL) $(srcdir)/rules/embed-rules.sh $(WL_DEFAULT_RULE_XML) \
+	    > $@.tmp && mv $@.tmp $@
 
 # Benchmark: CPU time of decoding and rule matching per event
 noinst_PROGRAMS += bench/bench-rules

@@ -31,6 +31,13 @@ struct wl_ruleset_list {
     const char *path; /* the file; NULL reads name */
 };
 
+/* A rule file held in memory, such as the built-in default ruleset. */
+struct wl_ruleset_buffer {
+    const char *name; /* the path rule_files use for it */
+    const char *data;
+    size_t len;
+};
+
 /*
  * Where to find the rules, as the <ruleset> section of ossec.conf lists
  * them. Every list is NULL-terminated and may be NULL. Files of all
@@ -42,6 +49,11 @@ struct wl_ruleset_list {
 struct wl_ruleset_options {
     const char *const *rule_dirs;
     const char *const *rule_files;
+    /*
+     * Rule files held in memory, ended by an entry with a NULL name. A
+     * rule_files entry equal to a buffer's name is read from the buffer.
+     */
+    const struct wl_ruleset_buffer *buffers;
     const char *const *excludes;
     /*
      * Decoder files, read only for the names <decoded_as> may use. When

@@ -147,16 +147,27 @@ int wl_xml_file_read(const char *path, struct wl_xml_file *f, char *err,
 {
     char *data = NULL;
     size_t len = 0;
-    struct buf text = {0};
-    xmlParserCtxtPtr ctxt = NULL;
     int rc = read_whole(path, &data, &len);
 
     memset(f, 0, sizeof(*f));
     if (rc < 0) {
         snprintf(err, err_size, "%s: cannot read: %s", path,
                  rc == WL_ERANGE ? "file too large" : strerror(errno));
-        goto out;
+        return rc;
     }
+    rc = wl_xml_memory_read(path, data, len, f, err, err_size);
+    free(data);
+    return rc;
+}
+
+int wl_xml_memory_read(const char *path, const char *data, size_t len,
+                       struct wl_xml_file *f, char *err, size_t err_size)
+{
+    struct buf text = {0};
+    xmlParserCtxtPtr ctxt = NULL;
+    int rc;
+
+    memset(f, 0, sizeof(*f));
     rc = rewrite(data, len, &text);
     if (rc == WL_EINVAL) {
         snprintf(err, err_size, "%s: contains a NUL byte", path);
@@ -197,7 +208,6 @@ out:
     if (ctxt != NULL)
         xmlFreeParserCtxt(ctxt);
     free(text.data);
-    free(data);
     return rc;
 }
 

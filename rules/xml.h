@@ -23,6 +23,12 @@ struct wl_xml_file {
  */
 int wl_xml_file_read(const char *path, struct wl_xml_file *f, char *err,
                      size_t err_size);
+/*
+ * Parses len bytes of a rule or decoder file held in memory; path names
+ * it in messages. Returns like wl_xml_file_read().
+ */
+int wl_xml_memory_read(const char *path, const char *data, size_t len,
+                       struct wl_xml_file *f, char *err, size_t err_size);
 void wl_xml_file_free(struct wl_xml_file *f);
 
 /* The <var> definitions of one file, in file order. */

@@ -17,3 +17,9 @@ bin_PROGRAMS += wazlab-logtest
 wazlab_logtest_SOURCES = tools/wazlab-logtest.c
 wazlab_logtest_LDADD = $(WL_LIBS)
 # --- end wazlab-logtest ---
+
+# The main job on built-in defaults: make demo
+dist_noinst_SCRIPTS += tools/wazlab-demo.sh
+demo: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
+	$(SHELL) $(srcdir)/tools/wazlab-demo.sh $(builddir) $(srcdir)
+.PHONY: demo
