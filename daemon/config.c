@@ -131,7 +131,8 @@ static const struct option config_options[] = {
     {"ruleset/decoder_exclude", OPT_LIST, 0, 0, NULL, NULL,
      FIELD(decoder_excludes), "decoder file name to skip (repeatable)"},
     {"ruleset/rule_dir", OPT_LIST, 0, 0, NULL, NULL, FIELD(rule_dirs),
-     "directory of rule XML files (repeatable)"},
+     "directory of rule XML files (repeatable); with no rule_dir "
+     "and no rule_include, the built-in default ruleset"},
     {"ruleset/rule_include", OPT_LIST, 0, 0, NULL, NULL,
      FIELD(rule_includes), "extra rule file (repeatable)"},
     {"ruleset/rule_exclude", OPT_LIST, 0, 0, NULL, NULL,
