@@ -307,15 +307,31 @@ void wl_agentsvc_free(struct wl_agentsvc *svc, int log_counters)
     if (svc->native && log_counters) {
         struct wl_native_stats st;
         unsigned long rejected;
+        char reasons[1024] = "";
+        size_t used = 0;
 
         wl_native_get_stats(svc->native, &st);
         rejected = st.rejected_other;
         for (size_t i = 0; i < sizeof(st.rejected) / sizeof(st.rejected[0]);
-             i++)
+             i++) {
+            int n;
+
             rejected += st.rejected[i];
+            if (st.rejected[i] == 0 || used >= sizeof(reasons))
+                continue;
+            /* Index i counts the code -(i + 100), see native.c. */
+            n = snprintf(reasons + used, sizeof(reasons) - used, "; %s: %lu",
+                         wl_secure_strerror(-(int)(i + 100)), st.rejected[i]);
+            if (n > 0)
+                used += (size_t)n;
+        }
+        if (st.rejected_other > 0 && used < sizeof(reasons))
+            snprintf(reasons + used, sizeof(reasons) - used, "; other: %lu",
+                     st.rejected_other);
         wl_log_info("agent protocol: %lu messages, %lu events, %lu control "
-                    "messages, %lu replies, %lu rejected",
-                    st.accepted, st.events, st.controls, st.replies, rejected);
+                    "messages, %lu replies, %lu rejected%s",
+                    st.accepted, st.events, st.controls, st.replies, rejected,
+                    reasons);
     }
     wl_native_free(svc->native);
     SSL_CTX_free(svc->authd_tls);

@@ -227,6 +227,20 @@ void wl_native_result_clear(struct wl_native_result *res)
     memset(res, 0, sizeof(*res));
 }
 
+/* Counts a rejection under its code. */
+static void count_reject(struct wl_native *n, int code)
+{
+    if (code <= WL_SECURE_EHEADER && code > WL_SECURE_EHEADER - 15)
+        n->stats.rejected[-(code + 100)]++;
+    else
+        n->stats.rejected_other++;
+}
+
+void wl_native_count_reject(struct wl_native *n, int code)
+{
+    count_reject(n, code);
+}
+
 /* Counts and logs a rejected payload; returns code. */
 static int reject(struct wl_native *n, const struct wl_native_peer *peer,
                   struct wl_native_result *res, int code, int close,
@@ -234,10 +248,7 @@ static int reject(struct wl_native *n, const struct wl_native_peer *peer,
 {
     char sample[SAMPLE_BYTES * 4 + 1];
 
-    if (code <= WL_SECURE_EHEADER && code > WL_SECURE_EHEADER - 15)
-        n->stats.rejected[-(code + 100)]++;
-    else
-        n->stats.rejected_other++;
+    count_reject(n, code);
     res->error = code;
     res->close = close;
     wl_log_sanitize(sample, sizeof(sample), payload,
