@@ -53,3 +53,11 @@ endif
 noinst_PROGRAMS += bench/bench-native
 bench_bench_native_SOURCES = bench/bench-native.c
 bench_bench_native_LDADD = $(WL_LIBS)
+
+# wazlab-send --native against the daemon, and attacks on the agent ports
+# while a good agent sends.
+TESTS += tests/daemon-native-send.py tests/daemon-agents-security.py
+EXTRA_DIST += tests/daemon-native-send.py tests/daemon-agents-security.py
+tests/daemon-native-send.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
+tests/daemon-agents-security.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT) \
+	tests/agent-sim$(EXEEXT) wazlab-agents$(EXEEXT)

@@ -253,7 +253,8 @@ static int reject(struct wl_native *n, const struct wl_native_peer *peer,
     res->close = close;
     wl_log_sanitize(sample, sizeof(sample), payload,
                     len < SAMPLE_BYTES ? len : SAMPLE_BYTES);
-    wl_log_limited(WL_LOG_WARN, "native-reject",
+    /* One rate limit per reason, so a flood of one hides no other. */
+    wl_log_limited(WL_LOG_WARN, wl_secure_strerror(code),
                    "agent message from %s (agent %s) rejected: %s; first "
                    "bytes \"%s\"",
                    peer->ip, agent[0] ? agent : "-", wl_secure_strerror(code),

@@ -143,8 +143,10 @@ int wl_native_conn_input(struct wl_native_conn *c, const void *data, size_t len,
                                           &payload_len)) == 0) {
             r = handle_payload(c, c->buf + start + WL_SECURE_FRAME_HEADER,
                                payload_len, io);
-            if (r < 0)
+            if (r < 0) {
+                c->used = 0; /* counted already, not a cut-short frame */
                 return r;
+            }
             start += WL_SECURE_FRAME_HEADER + payload_len;
         }
         if (r != WL_EAGAIN) {
@@ -155,6 +157,7 @@ int wl_native_conn_input(struct wl_native_conn *c, const void *data, size_t len,
                            c->peer.ip,
                            c->peer.agent_id[0] ? c->peer.agent_id : "-",
                            WL_SECURE_PAYLOAD_MAX);
+            c->used = 0;
             return r;
         }
         memmove(c->buf, c->buf + start, c->used - start);
