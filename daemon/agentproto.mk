@@ -61,3 +61,8 @@ EXTRA_DIST += tests/daemon-native-send.py tests/daemon-agents-security.py
 tests/daemon-native-send.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
 tests/daemon-agents-security.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT) \
 	tests/agent-sim$(EXEEXT) wazlab-agents$(EXEEXT)
+
+# client.keys after kill -9 during a burst of enrollments.
+TESTS += tests/daemon-keys-kill.py
+EXTRA_DIST += tests/daemon-keys-kill.py
+tests/daemon-keys-kill.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)

@@ -153,8 +153,26 @@ static void enroll_line(struct wl_authd *a, struct client *c, const char *line,
 }
 
 /*
- * Persists or undoes an accepted enrollment depending on whether the
- * reply reached the agent, then reports it.
+ * Writes client.keys after an accepted enrollment and before the reply,
+ * so that an agent that receives a key finds it on disk even when the
+ * daemon is killed right after. A failed write leaves the key in memory.
+ */
+static void save_before_reply(struct wl_authd *a,
+                              const struct wl_enroll_result *result)
+{
+    struct wl_keystore *ks = wl_native_lock_keys(a->opt.native);
+    int r = wl_keys_save(ks);
+
+    if (r < 0)
+        wl_log_error("enrollment: cannot save %s after adding agent %s: "
+                     "%s; the key is only in memory",
+                     ks->path, result->id, wl_strerror(r));
+    wl_native_unlock_keys(a->opt.native);
+}
+
+/*
+ * Undoes an accepted enrollment when the reply did not reach the agent,
+ * then reports it.
  */
 static void finish_enrollment(struct wl_authd *a, struct client *c,
                               const struct wl_enroll_result *result, int sent)
@@ -175,11 +193,13 @@ static void finish_enrollment(struct wl_authd *a, struct client *c,
         wl_keys_hash(e, hash);
         snprintf(ip, sizeof(ip), "%s", e->ip);
     }
-    r = wl_keys_save(ks);
-    if (r < 0)
-        wl_log_error("enrollment: cannot save %s after adding agent %s: "
-                     "%s; the key is only in memory",
-                     ks->path, result->id, wl_strerror(r));
+    if (!sent) {
+        r = wl_keys_save(ks);
+        if (r < 0)
+            wl_log_error("enrollment: cannot save %s after removing agent "
+                         "%s: %s",
+                         ks->path, result->id, wl_strerror(r));
+    }
     wl_native_unlock_keys(o->native);
     if (!sent) {
         count(a, &a->stats.failed);
@@ -228,6 +248,8 @@ static void serve(struct client *c)
     }
 
     enroll_line(a, c, line, reply, &result);
+    if (result.accepted)
+        save_before_reply(a, &result);
     sent = write_all(ssl, reply, strlen(reply)) == 0;
     if (result.accepted)
         finish_enrollment(a, c, &result, sent);

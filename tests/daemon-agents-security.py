@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Attacks on wazlabd's agent ports while a good agent sends. Each bad
 frame or client is rejected, logged with its reason and counted in the
-counters the daemon logs at SIGTERM; the good agent (wazlab-send
+counters the daemon logs at SIGTERM. The good agent (wazlab-send
 --native) loses nothing."""
 
 import os
