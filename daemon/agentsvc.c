@@ -11,6 +11,7 @@
 #include "db/agents.h"
 
 #include <limits.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,33 @@ static int start_enrollment(struct wl_agentsvc *svc,
     return wl_authd_start(&opt, &svc->authd, err, err_size);
 }
 
+/*
+ * Raises the soft limit on open files to the hard limit: each agent on
+ * TCP keeps a socket open, and the usual soft limit of 1024 would turn
+ * away agents long before the machine runs short.
+ */
+static void raise_file_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4096)
+        wl_log_warn("open file limit is %llu: fewer agents than that can "
+                    "stay connected; raise the hard limit (LimitNOFILE= "
+                    "in systemd, ulimit -Hn)",
+                    (unsigned long long)rl.rlim_cur);
+    else
+        wl_log_debug("open file limit %llu", (unsigned long long)rl.rlim_cur);
+}
+
 int wl_agentsvc_start(const struct wl_config *cfg, const char *data_dir,
                       struct wl_writer *writer, struct wl_agentsvc **out,
                       char *err, size_t err_size)
@@ -244,6 +272,7 @@ int wl_agentsvc_start(const struct wl_config *cfg, const char *data_dir,
         return WL_ENOMEM;
     }
     svc->writer = writer;
+    raise_file_limit();
     snprintf(keys, sizeof(keys), "%s/client.keys", data_dir);
     snprintf(counter, sizeof(counter), "%s/sender_counter", data_dir);
     memset(&nopt, 0, sizeof(nopt));

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -409,6 +410,23 @@ static void close_agents(struct run *r)
     }
 }
 
+/* Raises the soft open file limit to the hard one: one socket per agent. */
+static void raise_file_limit(int agents)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)agents + 16)
+        fprintf(stderr,
+                PROGRAM ": warning: open file limit %llu is too low for %d "
+                        "agents; raise it with ulimit -n\n",
+                (unsigned long long)rl.rlim_cur, agents);
+}
+
 int wl_send_native_run(const struct wl_send_native_options *o,
                        char *const *lines, const size_t *lengths, size_t nlines)
 {
@@ -419,6 +437,7 @@ int wl_send_native_run(const struct wl_send_native_options *o,
     int started = 0, status = 1;
     double seconds;
 
+    raise_file_limit(o->agents);
     r.total = o->count ? o->count : nlines;
     if (nlines == 0)
         r.total = 0;
