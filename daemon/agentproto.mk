@@ -66,3 +66,8 @@ tests/daemon-agents-security.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT) \
 TESTS += tests/daemon-keys-kill.py
 EXTRA_DIST += tests/daemon-keys-kill.py
 tests/daemon-keys-kill.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)
+
+# One id allocator for enrolled and certificate-named agents.
+TESTS += tests/daemon-agent-ids.py
+EXTRA_DIST += tests/daemon-agent-ids.py
+tests/daemon-agent-ids.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)

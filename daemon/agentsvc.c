@@ -11,16 +11,18 @@
 #include "db/agents.h"
 
 #include <limits.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
 struct wl_agentsvc {
     struct wl_native *native;
@@ -306,6 +308,84 @@ int wl_agentsvc_start(const struct wl_config *cfg, const char *data_dir,
     return 0;
 fail:
     wl_agentsvc_free(svc, 0);
+    return r;
+}
+
+/* Name of the removed client.keys lines that reserve ids. */
+#define RESERVED_NAME "tls-agent"
+
+/*
+ * Reserves an id in client.keys as a removed line: want_id, or the next
+ * free id when want_id is NULL. The keys lock is held. Copies the id
+ * into id (size bytes) and saves the file. Returns 0 or a WL_E* code.
+ */
+static int reserve_id_locked(struct wl_keystore *ks, const char *name,
+                             const char *want_id, char *id, size_t size)
+{
+    const char *label = wl_keys_valid_name(name) ? name : RESERVED_NAME;
+    const struct wl_key_entry *e = NULL;
+    unsigned char random[32];
+    char key[2 * sizeof(random) + 1];
+    int r;
+
+    if (want_id == NULL) {
+        r = wl_keys_add(ks, label, "any", time(NULL), &e);
+        if (r < 0)
+            return r;
+        snprintf(id, size, "%s", e->id);
+    } else {
+        if (RAND_bytes(random, sizeof(random)) != 1)
+            return WL_EINTERNAL;
+        for (size_t i = 0; i < sizeof(random); i++)
+            snprintf(key + 2 * i, 3, "%02x", random[i]);
+        r = wl_keys_add_entry(ks, want_id, label, "any", key, time(NULL));
+        OPENSSL_cleanse(key, sizeof(key));
+        if (r < 0)
+            return r;
+        snprintf(id, size, "%s", want_id);
+    }
+    r = wl_keys_remove(ks, id, 0);
+    if (r == 0)
+        r = wl_keys_save(ks);
+    return r;
+}
+
+/* Allocator of wl_agentids: the next id of client.keys. */
+static int allocate_id(void *ctx, const char *name, char *id, size_t size)
+{
+    struct wl_agentsvc *svc = ctx;
+    struct wl_keystore *ks = wl_native_lock_keys(svc->native);
+    int r = reserve_id_locked(ks, name, NULL, id, size);
+
+    wl_native_unlock_keys(svc->native);
+    if (r < 0)
+        wl_log_error("cannot reserve an agent id in client.keys for "
+                     "'%s': %s",
+                     name, wl_strerror(r));
+    return r;
+}
+
+int wl_agentsvc_share_ids(struct wl_agentsvc *svc, struct wl_agentids *ids)
+{
+    struct wl_keystore *ks = wl_native_lock_keys(svc->native);
+    int max_id = wl_agentids_max_id(ids);
+    int r = 0;
+
+    if (max_id > 0 && (unsigned long)max_id > ks->id_counter) {
+        char want[16], id[16];
+
+        snprintf(want, sizeof(want), "%03d", max_id);
+        r = reserve_id_locked(ks, RESERVED_NAME, want, id, sizeof(id));
+        if (r < 0)
+            wl_log_error("cannot reserve agent id %s in %s: %s", want, ks->path,
+                         wl_strerror(r));
+        else
+            wl_log_info("agent ids up to %s reserved in %s for agents "
+                        "named by certificate",
+                        want, ks->path);
+    }
+    wl_native_unlock_keys(svc->native);
+    wl_agentids_set_allocator(ids, allocate_id, svc);
     return r;
 }
 
