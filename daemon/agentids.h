@@ -5,7 +5,8 @@
  * The table lives in memory and is used by the event loop thread only.
  * It starts from the agents table of the database (read before the
  * writer opens it) and every new agent is queued to the writer, so an id
- * survives restarts.
+ * survives restarts. wazlabd takes new ids from client.keys (see
+ * wl_agentids_set_allocator()), so they never collide with enrolled agents.
  */
 #ifndef WL_AGENTIDS_H
 #define WL_AGENTIDS_H

@@ -35,7 +35,7 @@ struct wl_native *wl_agentsvc_native(struct wl_agentsvc *svc);
 /*
  * Makes client.keys the one source of agent ids. Agents named by their
  * certificate get new ids from client.keys, where each such id stays as
- * a removed line that no key can use. Ids already in ids are reserved
+ * a removed line that no key can use. The highest id in ids is reserved
  * there first. Call once, after both are loaded and before the event
  * listener starts. Returns 0 or a WL_E* code (logged).
  */

@@ -302,10 +302,10 @@ static int parse_keys_line(const char *line, struct agent *a)
 
 /*
  * Sends one bad frame on a new connection and prints whether the server
- * closed it: "wrong-key" (a made-up key), "other-id" (another agent's id
- * with this agent's key), "bound-other" (a valid frame of another agent
- * on a connection that this agent's startup bound) or "truncated" (the
- * ciphertext cut to a length that is not whole cipher blocks).
+ * closed it. Kinds: "wrong-key" uses a made-up key, "other-id" another
+ * agent's id with this agent's key. "bound-other" sends a valid frame of
+ * another agent after this agent's startup bound the connection.
+ * "truncated" cuts the ciphertext to a length that is not whole blocks.
  */
 static void attack(struct agent *a)
 {

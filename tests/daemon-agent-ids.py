@@ -37,7 +37,7 @@ def make_certs(work):
 
 
 def enroll(port, auth_port, name):
-    """Enrolls one agent with wazlab-send; returns its id or None."""
+    """Enrolls one agent with wazlab-send; returns the exit status."""
     r = subprocess.run([SEND, "--native", "--enroll", "--port", str(port),
                         "--enroll-port", str(auth_port), "--name", name,
                         os.devnull],
