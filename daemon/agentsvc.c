@@ -225,6 +225,7 @@ static int start_enrollment(struct wl_agentsvc *svc,
     memset(&opt, 0, sizeof(opt));
     opt.address = cfg->remote_local_ip;
     opt.port = cfg->auth_port;
+    opt.timeout_ms = (int)(cfg->auth_timeout * 1000);
     opt.tls = svc->authd_tls;
     opt.native = svc->native;
     opt.enroll = &svc->enroll;

@@ -229,13 +229,16 @@ static void serve(struct client *c)
         goto out;
     }
     if (SSL_accept(ssl) != 1) {
-        char text[256] = "";
+        unsigned long e = ERR_get_error();
+        char text[256] = "connection closed or timed out";
 
-        ERR_error_string_n(ERR_get_error(), text, sizeof(text));
+        /* A code of 0 means no TLS error: the peer closed or was silent. */
+        if (e != 0)
+            ERR_error_string_n(e, text, sizeof(text));
         count(a, &a->stats.failed);
-        wl_log_limited(WL_LOG_WARN, "authd-tls",
+        wl_log_limited(WL_LOG_WARN, e ? "authd-tls" : "authd-tls-timeout",
                        "enrollment: TLS handshake with %s failed: %s", c->ip,
-                       text[0] ? text : "connection closed or timed out");
+                       text);
         goto out;
     }
     if (read_line(ssl, line, WL_ENROLL_LINE_MAX + 1, deadline_s) < 0) {

@@ -117,7 +117,7 @@ def main():
         extra_remote="    <verify_msg_id>yes</verify_msg_id>\n"
                      "    <handshake_timeout>1s</handshake_timeout>\n",
         extra="  <auth><port>%d</port><use_password>yes</use_password>"
-              "</auth>\n" % auth_port)
+              "<timeout>1s</timeout></auth>\n" % auth_port)
     d = dl.Daemon(work, port=port, config=config, data_dir=data_dir)
     good = None
     try:
@@ -157,6 +157,10 @@ def main():
         tap.equal(dl.read_until_closed(sock, timeout=30), "closed",
                   "silent connection closed after the timeout")
         sock.close()
+        sock = socket.create_connection(("127.0.0.1", auth_port), timeout=30)
+        tap.ok(dl.read_until_closed(sock, timeout=30) in ("closed", "reset"),
+               "silent enrollment client closed after the timeout")
+        sock.close()
 
         out, _ = good.communicate(timeout=300)
         tap.equal(good.returncode, 0, "good agent finishes")
@@ -193,11 +197,13 @@ def main():
                "wrong password logged")
         tap.ok("TLS handshake timed out after 1000 ms" in log,
                "silent connection logged")
+        tap.ok("enrollment: TLS handshake with 127.0.0.1 failed: connection "
+               "closed or timed out" in log, "silent enrollment client logged")
         # TLS 1.1 and the silent client; the attacks add protocol errors.
         tap.ok((counter(log, r"connections \d+, rejected (\d+)") or 0) >= 2,
                "event port rejections counted")
         tap.ok(re.search(r"enrollment: \d+ connections, 1 agents added, "
-                         r"1 rejected, 1 failed", log) is not None,
+                         r"1 rejected, 2 failed", log) is not None,
                "enrollment rejections counted")
 
         rows = dl.query(d.db_path,

@@ -130,7 +130,8 @@ static const char *const usage_text[] = {
     "  --password PW      enrollment password",
     "  --keys FILE        without --enroll: take the agents' keys from",
     "                     this client.keys (by name)",
-    "  --udp              send over UDP instead of TCP",
+    "  --udp              send over UDP instead of TCP; UDP has no flow",
+    "                     control, so use --rate against a busy daemon",
     "  --threads N        sending threads (default 2)",
     "  -h, --help         show this help and exit",
     "",
@@ -916,9 +917,11 @@ static int run_native(const struct options *o, struct input *in,
         ;
     if (r < 0)
         return EXIT_FAILED;
-    no.tls = make_context(o);
-    if (no.tls == NULL)
-        return EXIT_FAILED;
+    if (o->enroll) {
+        no.tls = make_context(o);
+        if (no.tls == NULL)
+            return EXIT_FAILED;
+    }
     status = wl_send_native_run(&no, in->store.lines, in->store.lengths,
                                 in->store.count);
     SSL_CTX_free(no.tls);
