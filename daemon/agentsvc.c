@@ -351,12 +351,22 @@ static int reserve_id_locked(struct wl_keystore *ks, const char *name,
     return r;
 }
 
-/* Allocator of wl_agentids: the next id of client.keys. */
+/*
+ * Allocator of wl_agentids: the id of the enrolled agent with this name,
+ * as after a restart (the agents table then maps the name to it), else
+ * the next id of client.keys.
+ */
 static int allocate_id(void *ctx, const char *name, char *id, size_t size)
 {
     struct wl_agentsvc *svc = ctx;
     struct wl_keystore *ks = wl_native_lock_keys(svc->native);
-    int r = reserve_id_locked(ks, name, NULL, id, size);
+    const struct wl_key_entry *e = wl_keys_find_name(ks, name);
+    int r = 0;
+
+    if (e != NULL)
+        snprintf(id, size, "%s", e->id);
+    else
+        r = reserve_id_locked(ks, name, NULL, id, size);
 
     wl_native_unlock_keys(svc->native);
     if (r < 0)

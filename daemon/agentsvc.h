@@ -34,8 +34,8 @@ struct wl_native *wl_agentsvc_native(struct wl_agentsvc *svc);
 
 /*
  * Makes client.keys the one source of agent ids. Agents named by their
- * certificate get new ids from client.keys, where each such id stays as
- * a removed line that no key can use. The highest id in ids is reserved
+ * certificate take the id of the enrolled agent of that name, or a new
+ * id from client.keys that stays there as a removed line no key can use. The highest id in ids is reserved
  * there first. Call once, after both are loaded and before the event
  * listener starts. Returns 0 or a WL_E* code (logged).
  */

@@ -21,19 +21,22 @@ def openssl(*args, cwd):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def make_client(work, cn):
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", cn + ".key", "-out", cn + ".csr",
+            "-subj", "/CN=" + cn, cwd=work)
+    openssl("x509", "-req", "-in", cn + ".csr", "-CA", "ca.pem", "-CAkey",
+            "ca.key", "-CAcreateserial", "-out", cn + ".pem", "-days", "2",
+            cwd=work)
+    return os.path.join(work, cn + ".pem"), os.path.join(work, cn + ".key")
+
+
 def make_certs(work):
-    """Makes a CA and a client certificate named cert-agent."""
+    """Makes a CA and client certificates named cert-agent and first-0."""
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
             "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
             "-out", "ca.pem", "-subj", "/CN=ca", "-days", "2", cwd=work)
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-keyout", "client.key", "-out", "client.csr",
-            "-subj", "/CN=cert-agent", cwd=work)
-    openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey",
-            "ca.key", "-CAcreateserial", "-out", "client.pem", "-days", "2",
-            cwd=work)
-    return (os.path.join(work, "client.pem"),
-            os.path.join(work, "client.key"))
+    return make_client(work, "cert-agent"), make_client(work, "first-0")
 
 
 def enroll(port, auth_port, name):
@@ -61,7 +64,7 @@ def main():
     work = dl.scratch_dir("agent-ids")
     d = None
     try:
-        cert = make_certs(work)
+        cert, same_name = make_certs(work)
         port, auth_port = dl.free_port(), dl.free_port()
         config = dl.config_xml(
             port,
@@ -76,6 +79,11 @@ def main():
         d.wait_for_log("new agent cert-agent with id")
         m = re.search(r"new agent cert-agent with id (\d+)", d.log())
         cert_id = m.group(1) if m else None
+        # A certificate naming an enrolled agent gets that agent's id.
+        dl.send_all(port, [b"1:app:from first-0 over TLS"], *same_name)
+        d.wait_for_log("new agent first-0 with id")
+        tap.ok("new agent first-0 with id 001" in d.log(),
+               "certificate of an enrolled name shares its id")
         tap.equal(enroll(port, auth_port, "third"), 0, "third agent enrolls")
         tap.equal(d.stop(), 0, "daemon exits cleanly")
 
