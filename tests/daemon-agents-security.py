@@ -199,9 +199,11 @@ def main():
                "silent connection logged")
         tap.ok("enrollment: TLS handshake with 127.0.0.1 failed: connection "
                "closed or timed out" in log, "silent enrollment client logged")
-        # TLS 1.1 and the silent client; the attacks add protocol errors.
-        tap.ok((counter(log, r"connections \d+, rejected (\d+)") or 0) >= 2,
-               "event port rejections counted")
+        # TLS 1.1, the silent client and six closed by the agent protocol.
+        tap.equal(counter(log, r"connections \d+, rejected (\d+)"), 8,
+                  "event port rejections counted")
+        tap.equal(counter(log, r"control messages, \d+ replies, (\d+) "
+                          r"rejected"), 7, "agent protocol rejections counted")
         tap.ok(re.search(r"enrollment: \d+ connections, 1 agents added, "
                          r"1 rejected, 2 failed", log) is not None,
                "enrollment rejections counted")
