@@ -116,7 +116,7 @@ static const char *const usage_text[] = {
     "  --connections N    spread the events over N connections (default 1)",
     "",
     "Native mode sends as Wazuh 4.x agents do instead (queue and location",
-    "as above; --agent, --cert and --connections do not apply):",
+    "as above; --agent, --agent-id and --connections do not apply):",
     "  --native           run simulated agents: startup and its ack, a",
     "                     keepalive every 10 s and at the end (each acked),",
     "                     the events as AES secure messages, then shutdown",
@@ -138,7 +138,10 @@ static const char *const usage_text[] = {
     "At the end it prints one line: events sent, bytes sent (frame headers",
     "included), seconds, events per second and lines skipped. The exit",
     "status is 0 on success, 1 when a connection or TLS failure stopped",
-    "the run and 2 on invalid options.",
+    "the run and 2 on invalid options. In native mode the line gives the",
+    "agents (enrolled, failed), events sent, acks, seconds and events per",
+    "second, timed from when every agent has started until every final",
+    "keepalive is acked. The exit status is 1 when any agent failed.",
 };
 
 static void usage(FILE *out)
@@ -266,10 +269,10 @@ static int check_options(struct options *o)
                                 "and --udp need --native\n");
         return -1;
     }
+    /* --agent-id without --agent was rejected above. */
     if (o->native && (o->agent != NULL || o->connections != 1)) {
-        fprintf(stderr,
-                PROGRAM ": --agent and --connections do not apply to "
-                        "--native\n");
+        fprintf(stderr, PROGRAM ": --agent, --agent-id and --connections do "
+                                "not apply to --native\n");
         return -1;
     }
     if (o->native && !o->enroll && o->keys == NULL) {
