@@ -26,6 +26,8 @@ struct wl_agentids {
     size_t capacity;
     int max_id;
     struct wl_writer *writer;
+    int (*alloc)(void *ctx, const char *name, char *id, size_t size);
+    void *alloc_ctx;
 };
 
 static int add_agent(struct wl_agentids *agents, const char *name, int id)
@@ -164,16 +166,45 @@ int wl_agentids_lookup(struct wl_agentids *agents, const char *name, char *id,
             return 0;
         }
     }
-    /* NOTE: enrollment, once served, must take ids from this table too,
-     * or the two could hand out the same id. */
-    if (agents->max_id >= AGENT_ID_MAX)
-        return WL_ERANGE;
-    r = add_agent(agents, name, agents->max_id + 1);
-    if (r != 0)
-        return r;
-    snprintf(id, size, "%03d", agents->max_id);
+    if (agents->alloc != NULL) {
+        char given[16];
+        char *end;
+        long value;
+
+        r = agents->alloc(agents->alloc_ctx, name, given, sizeof(given));
+        if (r < 0)
+            return r;
+        value = strtol(given, &end, 10);
+        if (*end != '\0' || value < 1 || value > AGENT_ID_MAX)
+            return WL_ERANGE;
+        r = add_agent(agents, name, (int)value);
+        if (r != 0)
+            return r;
+        snprintf(id, size, "%s", given);
+    } else {
+        if (agents->max_id >= AGENT_ID_MAX)
+            return WL_ERANGE;
+        r = add_agent(agents, name, agents->max_id + 1);
+        if (r != 0)
+            return r;
+        snprintf(id, size, "%03d", agents->max_id);
+    }
     store_agent(agents, name, id);
     return 1;
+}
+
+void wl_agentids_set_allocator(struct wl_agentids *agents,
+                               int (*alloc)(void *ctx, const char *name,
+                                            char *id, size_t size),
+                               void *ctx)
+{
+    agents->alloc = alloc;
+    agents->alloc_ctx = ctx;
+}
+
+int wl_agentids_max_id(const struct wl_agentids *agents)
+{
+    return agents->max_id;
 }
 
 size_t wl_agentids_count(const struct wl_agentids *agents)

@@ -5,7 +5,8 @@
  * The table lives in memory and is used by the event loop thread only.
  * It starts from the agents table of the database (read before the
  * writer opens it) and every new agent is queued to the writer, so an id
- * survives restarts.
+ * survives restarts. wazlabd takes new ids from client.keys (see
+ * wl_agentids_set_allocator()), so they never collide with enrolled agents.
  */
 #ifndef WL_AGENTIDS_H
 #define WL_AGENTIDS_H
@@ -34,6 +35,20 @@ void wl_agentids_set_writer(struct wl_agentids *agents, struct wl_writer *w);
  */
 int wl_agentids_lookup(struct wl_agentids *agents, const char *name, char *id,
                      size_t size);
+
+/*
+ * Sets the function that hands out the id of a new agent, so that one
+ * allocator serves these agents and the enrolled ones. alloc writes a
+ * numeric id into id (size bytes) and returns 0 or a negative WL_E*
+ * code. Without it, new agents get the highest known id plus one.
+ */
+void wl_agentids_set_allocator(struct wl_agentids *agents,
+                               int (*alloc)(void *ctx, const char *name,
+                                            char *id, size_t size),
+                               void *ctx);
+
+/* Returns the highest id known, 0 when there is none. */
+int wl_agentids_max_id(const struct wl_agentids *agents);
 
 /* Returns the number of agents known. */
 size_t wl_agentids_count(const struct wl_agentids *agents);

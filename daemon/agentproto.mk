@@ -53,3 +53,21 @@ endif
 noinst_PROGRAMS += bench/bench-native
 bench_bench_native_SOURCES = bench/bench-native.c
 bench_bench_native_LDADD = $(WL_LIBS)
+
+# wazlab-send --native against the daemon, and attacks on the agent ports
+# while a good agent sends.
+TESTS += tests/daemon-native-send.py tests/daemon-agents-security.py
+EXTRA_DIST += tests/daemon-native-send.py tests/daemon-agents-security.py
+tests/daemon-native-send.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
+tests/daemon-agents-security.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT) \
+	tests/agent-sim$(EXEEXT) wazlab-agents$(EXEEXT)
+
+# client.keys after kill -9 during a burst of enrollments.
+TESTS += tests/daemon-keys-kill.py
+EXTRA_DIST += tests/daemon-keys-kill.py
+tests/daemon-keys-kill.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)
+
+# One id allocator for enrolled and certificate-named agents.
+TESTS += tests/daemon-agent-ids.py
+EXTRA_DIST += tests/daemon-agent-ids.py
+tests/daemon-agent-ids.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)

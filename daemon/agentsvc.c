@@ -14,12 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
 struct wl_agentsvc {
     struct wl_native *native;
@@ -222,12 +225,40 @@ static int start_enrollment(struct wl_agentsvc *svc,
     memset(&opt, 0, sizeof(opt));
     opt.address = cfg->remote_local_ip;
     opt.port = cfg->auth_port;
+    opt.timeout_ms = (int)(cfg->auth_timeout * 1000);
     opt.tls = svc->authd_tls;
     opt.native = svc->native;
     opt.enroll = &svc->enroll;
     opt.on_enrolled = on_enrolled;
     opt.on_enrolled_ctx = svc;
     return wl_authd_start(&opt, &svc->authd, err, err_size);
+}
+
+/*
+ * Raises the soft limit on open files to the hard limit: each agent on
+ * TCP keeps a socket open, and the usual soft limit of 1024 would turn
+ * away agents long before the machine runs short.
+ */
+static void raise_file_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4096)
+        wl_log_warn("open file limit is %llu: fewer agents than that can "
+                    "stay connected; raise the hard limit (LimitNOFILE= "
+                    "in systemd, ulimit -Hn)",
+                    (unsigned long long)rl.rlim_cur);
+    else
+        wl_log_debug("open file limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
 int wl_agentsvc_start(const struct wl_config *cfg, const char *data_dir,
@@ -244,6 +275,7 @@ int wl_agentsvc_start(const struct wl_config *cfg, const char *data_dir,
         return WL_ENOMEM;
     }
     svc->writer = writer;
+    raise_file_limit();
     snprintf(keys, sizeof(keys), "%s/client.keys", data_dir);
     snprintf(counter, sizeof(counter), "%s/sender_counter", data_dir);
     memset(&nopt, 0, sizeof(nopt));
@@ -280,6 +312,94 @@ fail:
     return r;
 }
 
+/* Name of the removed client.keys lines that reserve ids. */
+#define RESERVED_NAME "tls-agent"
+
+/*
+ * Reserves an id in client.keys as a removed line: want_id, or the next
+ * free id when want_id is NULL. The keys lock is held. Copies the id
+ * into id (size bytes) and saves the file. Returns 0 or a WL_E* code.
+ */
+static int reserve_id_locked(struct wl_keystore *ks, const char *name,
+                             const char *want_id, char *id, size_t size)
+{
+    const char *label = wl_keys_valid_name(name) ? name : RESERVED_NAME;
+    const struct wl_key_entry *e = NULL;
+    unsigned char random[32];
+    char key[2 * sizeof(random) + 1];
+    int r;
+
+    if (want_id == NULL) {
+        r = wl_keys_add(ks, label, "any", time(NULL), &e);
+        if (r < 0)
+            return r;
+        snprintf(id, size, "%s", e->id);
+    } else {
+        if (RAND_bytes(random, sizeof(random)) != 1)
+            return WL_EINTERNAL;
+        for (size_t i = 0; i < sizeof(random); i++)
+            snprintf(key + 2 * i, 3, "%02x", random[i]);
+        r = wl_keys_add_entry(ks, want_id, label, "any", key, time(NULL));
+        OPENSSL_cleanse(key, sizeof(key));
+        if (r < 0)
+            return r;
+        snprintf(id, size, "%s", want_id);
+    }
+    r = wl_keys_remove(ks, id, 0);
+    if (r == 0)
+        r = wl_keys_save(ks);
+    return r;
+}
+
+/*
+ * Allocator of wl_agentids: the id of the enrolled agent with this name,
+ * as after a restart (the agents table then maps the name to it), else
+ * the next id of client.keys.
+ */
+static int allocate_id(void *ctx, const char *name, char *id, size_t size)
+{
+    struct wl_agentsvc *svc = ctx;
+    struct wl_keystore *ks = wl_native_lock_keys(svc->native);
+    const struct wl_key_entry *e = wl_keys_find_name(ks, name);
+    int r = 0;
+
+    if (e != NULL)
+        snprintf(id, size, "%s", e->id);
+    else
+        r = reserve_id_locked(ks, name, NULL, id, size);
+
+    wl_native_unlock_keys(svc->native);
+    if (r < 0)
+        wl_log_error("cannot reserve an agent id in client.keys for "
+                     "'%s': %s",
+                     name, wl_strerror(r));
+    return r;
+}
+
+int wl_agentsvc_share_ids(struct wl_agentsvc *svc, struct wl_agentids *ids)
+{
+    struct wl_keystore *ks = wl_native_lock_keys(svc->native);
+    int max_id = wl_agentids_max_id(ids);
+    int r = 0;
+
+    if (max_id > 0 && (unsigned long)max_id > ks->id_counter) {
+        char want[16], id[16];
+
+        snprintf(want, sizeof(want), "%03d", max_id);
+        r = reserve_id_locked(ks, RESERVED_NAME, want, id, sizeof(id));
+        if (r < 0)
+            wl_log_error("cannot reserve agent id %s in %s: %s", want, ks->path,
+                         wl_strerror(r));
+        else
+            wl_log_info("agent ids up to %s reserved in %s for agents "
+                        "named by certificate",
+                        want, ks->path);
+    }
+    wl_native_unlock_keys(svc->native);
+    wl_agentids_set_allocator(ids, allocate_id, svc);
+    return r;
+}
+
 struct wl_native *wl_agentsvc_native(struct wl_agentsvc *svc)
 {
     return svc->native;
@@ -307,15 +427,31 @@ void wl_agentsvc_free(struct wl_agentsvc *svc, int log_counters)
     if (svc->native && log_counters) {
         struct wl_native_stats st;
         unsigned long rejected;
+        char reasons[1024] = "";
+        size_t used = 0;
 
         wl_native_get_stats(svc->native, &st);
         rejected = st.rejected_other;
         for (size_t i = 0; i < sizeof(st.rejected) / sizeof(st.rejected[0]);
-             i++)
+             i++) {
+            int n;
+
             rejected += st.rejected[i];
+            if (st.rejected[i] == 0 || used >= sizeof(reasons))
+                continue;
+            /* Index i counts the code -(i + 100), see native.c. */
+            n = snprintf(reasons + used, sizeof(reasons) - used, "; %s: %lu",
+                         wl_secure_strerror(-(int)(i + 100)), st.rejected[i]);
+            if (n > 0)
+                used += (size_t)n;
+        }
+        if (st.rejected_other > 0 && used < sizeof(reasons))
+            snprintf(reasons + used, sizeof(reasons) - used, "; other: %lu",
+                     st.rejected_other);
         wl_log_info("agent protocol: %lu messages, %lu events, %lu control "
-                    "messages, %lu replies, %lu rejected",
-                    st.accepted, st.events, st.controls, st.replies, rejected);
+                    "messages, %lu replies, %lu rejected%s",
+                    st.accepted, st.events, st.controls, st.replies, rejected,
+                    reasons);
     }
     wl_native_free(svc->native);
     SSL_CTX_free(svc->authd_tls);

@@ -7,6 +7,7 @@
 #ifndef WL_AGENTSVC_H
 #define WL_AGENTSVC_H
 
+#include "daemon/agentids.h"
 #include "daemon/config.h"
 #include "daemon/native.h"
 #include "db/writer.h"
@@ -30,6 +31,15 @@ int wl_agentsvc_start(const struct wl_config *cfg, const char *data_dir,
 
 /* The native protocol state to hand to the event listener. */
 struct wl_native *wl_agentsvc_native(struct wl_agentsvc *svc);
+
+/*
+ * Makes client.keys the one source of agent ids. Agents named by their
+ * certificate take the id of the enrolled agent of that name, or a new
+ * id from client.keys that stays there as a removed line no key can use. The highest id in ids is reserved
+ * there first. Call once, after both are loaded and before the event
+ * listener starts. Returns 0 or a WL_E* code (logged).
+ */
+int wl_agentsvc_share_ids(struct wl_agentsvc *svc, struct wl_agentids *ids);
 
 /* Stops enrollment; call before the event listener and writer stop. */
 void wl_agentsvc_stop_enrollment(struct wl_agentsvc *svc);

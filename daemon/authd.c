@@ -153,8 +153,26 @@ static void enroll_line(struct wl_authd *a, struct client *c, const char *line,
 }
 
 /*
- * Persists or undoes an accepted enrollment depending on whether the
- * reply reached the agent, then reports it.
+ * Writes client.keys after an accepted enrollment and before the reply,
+ * so that an agent that receives a key finds it on disk even when the
+ * daemon is killed right after. A failed write leaves the key in memory.
+ */
+static void save_before_reply(struct wl_authd *a,
+                              const struct wl_enroll_result *result)
+{
+    struct wl_keystore *ks = wl_native_lock_keys(a->opt.native);
+    int r = wl_keys_save(ks);
+
+    if (r < 0)
+        wl_log_error("enrollment: cannot save %s after adding agent %s: "
+                     "%s; the key is only in memory",
+                     ks->path, result->id, wl_strerror(r));
+    wl_native_unlock_keys(a->opt.native);
+}
+
+/*
+ * Undoes an accepted enrollment when the reply did not reach the agent,
+ * then reports it.
  */
 static void finish_enrollment(struct wl_authd *a, struct client *c,
                               const struct wl_enroll_result *result, int sent)
@@ -175,11 +193,13 @@ static void finish_enrollment(struct wl_authd *a, struct client *c,
         wl_keys_hash(e, hash);
         snprintf(ip, sizeof(ip), "%s", e->ip);
     }
-    r = wl_keys_save(ks);
-    if (r < 0)
-        wl_log_error("enrollment: cannot save %s after adding agent %s: "
-                     "%s; the key is only in memory",
-                     ks->path, result->id, wl_strerror(r));
+    if (!sent) {
+        r = wl_keys_save(ks);
+        if (r < 0)
+            wl_log_error("enrollment: cannot save %s after removing agent "
+                         "%s: %s",
+                         ks->path, result->id, wl_strerror(r));
+    }
     wl_native_unlock_keys(o->native);
     if (!sent) {
         count(a, &a->stats.failed);
@@ -209,13 +229,16 @@ static void serve(struct client *c)
         goto out;
     }
     if (SSL_accept(ssl) != 1) {
-        char text[256] = "";
+        unsigned long e = ERR_get_error();
+        char text[256] = "connection closed or timed out";
 
-        ERR_error_string_n(ERR_get_error(), text, sizeof(text));
+        /* A code of 0 means no TLS error: the peer closed or was silent. */
+        if (e != 0)
+            ERR_error_string_n(e, text, sizeof(text));
         count(a, &a->stats.failed);
-        wl_log_limited(WL_LOG_WARN, "authd-tls",
+        wl_log_limited(WL_LOG_WARN, e ? "authd-tls" : "authd-tls-timeout",
                        "enrollment: TLS handshake with %s failed: %s", c->ip,
-                       text[0] ? text : "connection closed or timed out");
+                       text);
         goto out;
     }
     if (read_line(ssl, line, WL_ENROLL_LINE_MAX + 1, deadline_s) < 0) {
@@ -228,6 +251,8 @@ static void serve(struct client *c)
     }
 
     enroll_line(a, c, line, reply, &result);
+    if (result.accepted)
+        save_before_reply(a, &result);
     sent = write_all(ssl, reply, strlen(reply)) == 0;
     if (result.accepted)
         finish_enrollment(a, c, &result, sent);

@@ -91,6 +91,8 @@ static const struct option config_options[] = {
      "turn enrollment off"},
     {"auth/port", OPT_INT, 1, 65535, "1515", NULL, FIELD(auth_port),
      "TCP port for enrollment"},
+    {"auth/timeout", OPT_TIME, 1, 3600, "10s", NULL, FIELD(auth_timeout),
+     "longest wait for each read or write of an enrollment client"},
     {"auth/use_source_ip", OPT_BOOL, 0, 0, "no", NULL,
      FIELD(auth_use_source_ip), "register agents with their source IP"},
     {"auth/purge", OPT_BOOL, 0, 0, "yes", NULL, FIELD(auth_purge),

@@ -64,6 +64,7 @@ struct wl_config {
     long auth_force_disconnected_time; /* seconds */
     int auth_force_disconnected_time_enabled;
     long auth_force_after_registration_time; /* seconds */
+    long auth_timeout; /* seconds per enrollment read or write */
 
     /* <ruleset>: paths as written in the file, in file order */
     struct wl_config_list decoder_dirs;

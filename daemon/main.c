@@ -381,6 +381,9 @@ static int start_all(struct daemon_state *st)
         wl_log_error("%s", err);
         return r;
     }
+    r = wl_agentsvc_share_ids(st->agents, st->agent_ids);
+    if (r != 0)
+        return r;
     return start_network(st);
 }
 

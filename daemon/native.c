@@ -227,6 +227,20 @@ void wl_native_result_clear(struct wl_native_result *res)
     memset(res, 0, sizeof(*res));
 }
 
+/* Counts a rejection under its code. */
+static void count_reject(struct wl_native *n, int code)
+{
+    if (code <= WL_SECURE_EHEADER && code > WL_SECURE_EHEADER - 15)
+        n->stats.rejected[-(code + 100)]++;
+    else
+        n->stats.rejected_other++;
+}
+
+void wl_native_count_reject(struct wl_native *n, int code)
+{
+    count_reject(n, code);
+}
+
 /* Counts and logs a rejected payload; returns code. */
 static int reject(struct wl_native *n, const struct wl_native_peer *peer,
                   struct wl_native_result *res, int code, int close,
@@ -234,15 +248,13 @@ static int reject(struct wl_native *n, const struct wl_native_peer *peer,
 {
     char sample[SAMPLE_BYTES * 4 + 1];
 
-    if (code <= WL_SECURE_EHEADER && code > WL_SECURE_EHEADER - 15)
-        n->stats.rejected[-(code + 100)]++;
-    else
-        n->stats.rejected_other++;
+    count_reject(n, code);
     res->error = code;
     res->close = close;
     wl_log_sanitize(sample, sizeof(sample), payload,
                     len < SAMPLE_BYTES ? len : SAMPLE_BYTES);
-    wl_log_limited(WL_LOG_WARN, "native-reject",
+    /* One rate limit per reason, so a flood of one hides no other. */
+    wl_log_limited(WL_LOG_WARN, wl_secure_strerror(code),
                    "agent message from %s (agent %s) rejected: %s; first "
                    "bytes \"%s\"",
                    peer->ip, agent[0] ? agent : "-", wl_secure_strerror(code),

@@ -155,4 +155,11 @@ struct wl_native_stats {
 
 void wl_native_get_stats(struct wl_native *n, struct wl_native_stats *st);
 
+/*
+ * Counts a frame rejected before it reached wl_native_handle() (framing
+ * errors of a connection) under its WL_SECURE_E* code. Call it from the
+ * thread that calls wl_native_handle(), as the counters are not locked.
+ */
+void wl_native_count_reject(struct wl_native *n, int code);
+
 #endif

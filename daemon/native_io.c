@@ -69,6 +69,14 @@ void wl_native_conn_free(struct wl_native_conn *c)
 {
     if (!c)
         return;
+    if (c->used > 0) {
+        wl_native_count_reject(c->native, WL_SECURE_EPARTIAL);
+        wl_log_limited(WL_LOG_WARN, "native-partial",
+                       "agent connection from %s (agent %s) closed inside a "
+                       "frame; %zu bytes discarded",
+                       c->peer.ip, c->peer.agent_id[0] ? c->peer.agent_id : "-",
+                       c->used);
+    }
     wl_native_peer_closed(c->native, &c->peer);
     free(c->buf);
     free(c);
@@ -135,17 +143,21 @@ int wl_native_conn_input(struct wl_native_conn *c, const void *data, size_t len,
                                           &payload_len)) == 0) {
             r = handle_payload(c, c->buf + start + WL_SECURE_FRAME_HEADER,
                                payload_len, io);
-            if (r < 0)
+            if (r < 0) {
+                c->used = 0; /* counted already, not a cut-short frame */
                 return r;
+            }
             start += WL_SECURE_FRAME_HEADER + payload_len;
         }
         if (r != WL_EAGAIN) {
+            wl_native_count_reject(c->native, r);
             wl_log_limited(WL_LOG_WARN, "native-frame",
                            "agent connection from %s (agent %s): frame "
                            "length over %d bytes; closing",
                            c->peer.ip,
                            c->peer.agent_id[0] ? c->peer.agent_id : "-",
                            WL_SECURE_PAYLOAD_MAX);
+            c->used = 0;
             return r;
         }
         memmove(c->buf, c->buf + start, c->used - start);

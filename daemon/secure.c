@@ -63,6 +63,8 @@ const char *wl_secure_strerror(int code)
         return "message dropped on purpose";
     case WL_SECURE_EINUSE:
         return "agent key already in use on another connection";
+    case WL_SECURE_EPARTIAL:
+        return "connection closed inside a frame";
     }
     return wl_strerror(code);
 }

@@ -46,6 +46,7 @@ enum {
     WL_SECURE_ECIPHER = -112,     /* cipher unavailable in this OpenSSL */
     WL_SECURE_EDROP = -113,       /* message that remoted drops on purpose */
     WL_SECURE_EINUSE = -114,      /* agent active on another connection */
+    WL_SECURE_EPARTIAL = -115,    /* connection closed inside a frame */
 };
 
 enum wl_secure_method {

@@ -15,6 +15,7 @@
 #include "daemon/secure.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -41,7 +42,9 @@ static struct {
     const char *password;
     const char *keys_line; /* use this key instead of enrolling */
     int replay;            /* send one frame twice instead of a session */
-} opt = {0, 0, 1, 10, 0, "sim-agent", NULL, NULL, 0};
+    const char *attack;    /* send one bad frame instead of a session */
+    const char *other_line; /* a second agent's key line for attacks */
+} opt = {0, 0, 1, 10, 0, "sim-agent", NULL, NULL, 0, NULL, NULL};
 
 static SSL_CTX *client_ctx;
 static atomic_int next_agent, enrolled, enroll_failed, acks_ok, acks_bad;
@@ -274,6 +277,87 @@ static void replay(struct agent *a)
     close(a->fd);
 }
 
+/* Waits for the server to close the connection; 1 when it did. */
+static int closed_by_server(int fd)
+{
+    char buf[256];
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        ;
+    return n == 0 || errno == ECONNRESET;
+}
+
+/* Parses an "ID NAME IP KEY" line into a; returns 0 or -1. */
+static int parse_keys_line(const char *line, struct agent *a)
+{
+    char ip[64];
+
+    if (sscanf(line, "%15s %128s %63s %127s", a->id, a->name, ip, a->key) !=
+        4)
+        return -1;
+    wl_keys_derive(a->id, a->name, a->key, a->enc_key);
+    return 0;
+}
+
+/*
+ * Sends one bad frame on a new connection and prints whether the server
+ * closed it. Kinds: "wrong-key" uses a made-up key, "other-id" another
+ * agent's id with this agent's key. "bound-other" sends a valid frame of
+ * another agent after this agent's startup bound the connection.
+ * "truncated" cuts the ciphertext to a length that is not whole blocks.
+ */
+static void attack(struct agent *a)
+{
+    unsigned char frame[1024];
+    const char *msg = "#!-agent startup {\"version\":\"v4.14.7\"}";
+    struct agent other;
+    char wrong_key[WL_KEYS_ENC_LEN + 1];
+    const char *enc_key = a->enc_key, *id = a->id;
+    size_t len = 0;
+    int closed;
+
+    memset(&other, 0, sizeof(other));
+    if (opt.other_line && parse_keys_line(opt.other_line, &other) < 0) {
+        send_failed++;
+        return;
+    }
+    a->fd = tcp_connect(opt.port);
+    if (a->fd < 0) {
+        send_failed++;
+        return;
+    }
+    if (strcmp(opt.attack, "wrong-key") == 0) {
+        wl_keys_derive(a->id, a->name,
+                       "00000000000000000000000000000000000000000000000000"
+                       "00000000000000",
+                       wrong_key);
+        enc_key = wrong_key;
+    } else if (strcmp(opt.attack, "other-id") == 0) {
+        id = other.id;
+    } else if (strcmp(opt.attack, "bound-other") == 0) {
+        checked_send(a, msg, 0);
+        expect_ack(a);
+        enc_key = other.enc_key;
+        id = other.id;
+    }
+    if (wl_secure_encode(WL_SECURE_AES, enc_key, id, 11, 4100000000u, 1, msg,
+                         strlen(msg), frame + 4, sizeof(frame) - 4,
+                         &len) < 0) {
+        send_failed++;
+        close(a->fd);
+        return;
+    }
+    if (strcmp(opt.attack, "truncated") == 0)
+        len -= 5;
+    wl_secure_frame_header(len, frame);
+    if (write(a->fd, frame, len + 4) != (ssize_t)(len + 4))
+        send_failed++;
+    closed = closed_by_server(a->fd);
+    printf("attack=%s\n", closed ? "closed" : "open");
+    close(a->fd);
+}
+
 static void *worker(void *arg)
 {
     (void)arg;
@@ -285,10 +369,7 @@ static void *worker(void *arg)
             break;
         memset(&a, 0, sizeof(a));
         if (opt.keys_line) {
-            char ip[64];
-
-            if (sscanf(opt.keys_line, "%15s %128s %63s %127s", a.id, a.name, ip,
-                       a.key) != 4) {
+            if (parse_keys_line(opt.keys_line, &a) < 0) {
                 enroll_failed++;
                 continue;
             }
@@ -302,7 +383,9 @@ static void *worker(void *arg)
         }
         wl_keys_derive(a.id, a.name, a.key, a.enc_key);
         printf("agent %s %s\n", a.id, a.name);
-        if (opt.replay)
+        if (opt.attack)
+            attack(&a);
+        else if (opt.replay)
             replay(&a);
         else
             session(&a);
@@ -316,7 +399,8 @@ static void usage(FILE *out)
             "Usage: agent-sim --port PORT [--enroll-port PORT] [--agents N]\n"
             "                 [--events N] [--udp-every N] [--prefix NAME]\n"
             "                 [--password PW] [--keys-line 'ID NAME IP KEY']\n"
-            "                 [--replay]\n"
+            "                 [--replay] [--attack KIND [--other-line "
+            "LINE]]\n"
             "Runs simulated Wazuh agents against wazlabd on 127.0.0.1.\n");
 }
 
@@ -332,6 +416,8 @@ int main(int argc, char **argv)
         {"password", required_argument, NULL, 'w'},
         {"keys-line", required_argument, NULL, 'k'},
         {"replay", no_argument, NULL, 'r'},
+        {"attack", required_argument, NULL, 't'},
+        {"other-line", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -367,6 +453,12 @@ int main(int argc, char **argv)
             break;
         case 'r':
             opt.replay = 1;
+            break;
+        case 't':
+            opt.attack = optarg;
+            break;
+        case 'o':
+            opt.other_line = optarg;
             break;
         case 'h':
             usage(stdout);

@@ -5,9 +5,11 @@ bin_PROGRAMS += wazlab-agents
 wazlab_agents_SOURCES = tools/wazlab-agents.c
 wazlab_agents_LDADD = $(WL_LIBS)
 
-# wazlab-send: a test agent that sends lines as TLS frames.
+# wazlab-send: a test agent that sends lines as TLS frames, or many
+# simulated Wazuh agents (--native).
 bin_PROGRAMS += wazlab-send
-wazlab_send_SOURCES = tools/wazlab-send.c
+wazlab_send_SOURCES = tools/wazlab-send.c tools/send-native.c \
+	tools/send-native.h
 wazlab_send_LDADD = $(WL_LIBS)
 TESTS += tests/test-wazlab-send.py
 EXTRA_DIST += tests/test-wazlab-send.py

@@ -2,7 +2,8 @@
  * wazlab-send: a test agent. Reads one message body per input line (Event
  * Channel payload JSON by default, or plain log lines) and sends each as a
  * frame over TLS: a 4-byte little-endian length, then
- * "<queue>:<location>:<line>".
+ * "<queue>:<location>:<line>". With --native it runs simulated Wazuh
+ * agents instead (tools/send-native.c).
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "daemon/message.h"
+#include "tools/send-native.h"
 
 #define PROGRAM "wazlab-send"
 #define EXIT_FAILED 1
@@ -51,6 +53,16 @@ struct options {
     double rate;
     unsigned long count; /* 0: send the input once */
     int connections;
+    /* Native mode: simulated Wazuh agents. */
+    int native;
+    int agents;
+    int threads;
+    int enroll;
+    int udp;
+    const char *enroll_port;
+    const char *password;
+    const char *keys;
+    const char *name;
 };
 
 struct connection {
@@ -102,12 +114,34 @@ static const char *const usage_text[] = {
     "  --count N          stop after N events, reading the input again",
     "                     from the start while fewer were sent",
     "  --connections N    spread the events over N connections (default 1)",
+    "",
+    "Native mode sends as Wazuh 4.x agents do instead (queue and location",
+    "as above; --agent, --agent-id and --connections do not apply):",
+    "  --native           run simulated agents: startup and its ack, a",
+    "                     keepalive every 10 s and at the end (each acked),",
+    "                     the events as AES secure messages, then shutdown",
+    "  --agents N         number of agents, named NAME-0 .. NAME-(N-1);",
+    "                     event number e is sent by agent e modulo N",
+    "                     (default 1)",
+    "  --name NAME        agent name prefix (default wazlab-send)",
+    "  --enroll           enroll every agent first (TLS, OSSEC A:'name')",
+    "  --enroll-port PORT enrollment port (default 1515); --ca, --cert",
+    "                     and --key apply to it",
+    "  --password PW      enrollment password",
+    "  --keys FILE        without --enroll: take the agents' keys from",
+    "                     this client.keys (by name)",
+    "  --udp              send over UDP instead of TCP; UDP has no flow",
+    "                     control, so use --rate against a busy daemon",
+    "  --threads N        sending threads (default 2)",
     "  -h, --help         show this help and exit",
     "",
     "At the end it prints one line: events sent, bytes sent (frame headers",
     "included), seconds, events per second and lines skipped. The exit",
     "status is 0 on success, 1 when a connection or TLS failure stopped",
-    "the run and 2 on invalid options.",
+    "the run and 2 on invalid options. In native mode the line gives the",
+    "agents (enrolled, failed), events sent, acks, seconds and events per",
+    "second, timed from when every agent has started until every final",
+    "keepalive is acked. The exit status is 1 when any agent failed.",
 };
 
 static void usage(FILE *out)
@@ -163,6 +197,15 @@ enum {
     OPT_RATE,
     OPT_COUNT,
     OPT_CONNECTIONS,
+    OPT_NATIVE,
+    OPT_AGENTS,
+    OPT_THREADS,
+    OPT_ENROLL,
+    OPT_ENROLL_PORT,
+    OPT_PASSWORD,
+    OPT_KEYS,
+    OPT_NAME,
+    OPT_UDP,
 };
 
 static const struct option long_options[] = {
@@ -179,6 +222,15 @@ static const struct option long_options[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"count", required_argument, NULL, OPT_COUNT},
     {"connections", required_argument, NULL, OPT_CONNECTIONS},
+    {"native", no_argument, NULL, OPT_NATIVE},
+    {"agents", required_argument, NULL, OPT_AGENTS},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"enroll", no_argument, NULL, OPT_ENROLL},
+    {"enroll-port", required_argument, NULL, OPT_ENROLL_PORT},
+    {"password", required_argument, NULL, OPT_PASSWORD},
+    {"keys", required_argument, NULL, OPT_KEYS},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"udp", no_argument, NULL, OPT_UDP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -211,6 +263,25 @@ static int check_options(struct options *o)
     }
     if (o->agent_id == NULL)
         o->agent_id = "001";
+    if (!o->native &&
+        (o->enroll || o->udp || o->keys || o->password || o->agents != 1)) {
+        fprintf(stderr, PROGRAM ": --agents, --enroll, --keys, --password "
+                                "and --udp need --native\n");
+        return -1;
+    }
+    /* --agent-id without --agent was rejected above. */
+    if (o->native && (o->agent != NULL || o->connections != 1)) {
+        fprintf(stderr, PROGRAM ": --agent, --agent-id and --connections do "
+                                "not apply to --native\n");
+        return -1;
+    }
+    if (o->native && !o->enroll && o->keys == NULL) {
+        fprintf(stderr, PROGRAM ": --native needs --enroll or --keys\n");
+        return -1;
+    }
+    if (o->native &&
+        parse_number("--enroll-port", o->enroll_port, 1, 65535, 1, &port) != 0)
+        return -1;
     return 0;
 }
 
@@ -224,7 +295,11 @@ static int parse_options(int argc, char **argv, struct options *o)
                           .port = "1514",
                           .queue = "f",
                           .location = "EventChannel",
-                          .connections = 1};
+                          .connections = 1,
+                          .agents = 1,
+                          .threads = 2,
+                          .enroll_port = "1515",
+                          .name = PROGRAM};
     while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (c) {
         case OPT_HOST:
@@ -271,6 +346,37 @@ static int parse_options(int argc, char **argv, struct options *o)
                              &number) != 0)
                 return -1;
             o->connections = (int)number;
+            break;
+        case OPT_NATIVE:
+            o->native = 1;
+            break;
+        case OPT_AGENTS:
+            if (parse_number("--agents", optarg, 1, 100000, 1, &number) != 0)
+                return -1;
+            o->agents = (int)number;
+            break;
+        case OPT_THREADS:
+            if (parse_number("--threads", optarg, 1, 64, 1, &number) != 0)
+                return -1;
+            o->threads = (int)number;
+            break;
+        case OPT_ENROLL:
+            o->enroll = 1;
+            break;
+        case OPT_ENROLL_PORT:
+            o->enroll_port = optarg;
+            break;
+        case OPT_PASSWORD:
+            o->password = optarg;
+            break;
+        case OPT_KEYS:
+            o->keys = optarg;
+            break;
+        case OPT_NAME:
+            o->name = optarg;
+            break;
+        case OPT_UDP:
+            o->udp = 1;
             break;
         case 'h':
             usage(stdout);
@@ -786,6 +892,45 @@ static int send_all(struct sender *s, struct input *in)
     }
 }
 
+/* Reads the whole input, then runs the simulated agents; returns 0 or 1. */
+static int run_native(const struct options *o, struct input *in,
+                      const char *prefix)
+{
+    struct wl_send_native_options no = {
+        .host = o->host,
+        .port = o->port,
+        .enroll_port = o->enroll_port,
+        .password = o->password,
+        .keys_path = o->keys,
+        .prefix = prefix,
+        .name_prefix = o->name,
+        .agents = o->agents,
+        .threads = o->threads < o->agents ? o->threads : o->agents,
+        .udp = o->udp,
+        .enroll = o->enroll,
+        .rate = o->rate,
+        .count = o->count,
+    };
+    const char *line;
+    size_t len;
+    int r, status;
+
+    in->keep = 1;
+    while ((r = next_line(in, &line, &len)) == 1)
+        ;
+    if (r < 0)
+        return EXIT_FAILED;
+    if (o->enroll) {
+        no.tls = make_context(o);
+        if (no.tls == NULL)
+            return EXIT_FAILED;
+    }
+    status = wl_send_native_run(&no, in->store.lines, in->store.lengths,
+                                in->store.count);
+    SSL_CTX_free(no.tls);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -806,6 +951,10 @@ int main(int argc, char **argv)
     s.prefix_len = build_prefix(&o, s.prefix, sizeof(s.prefix));
     if (s.prefix_len == 0) {
         fprintf(stderr, PROGRAM ": --agent or --location is too long\n");
+        goto out;
+    }
+    if (o.native) {
+        status = run_native(&o, &in, s.prefix);
         goto out;
     }
     ctx = make_context(&o);
