@@ -24,7 +24,7 @@
 #define WL_SYSCONFDIR "/etc/wazlab"
 #endif
 
-/* Where the user's own rules are read from when no ruleset is set. */
+/* The user's own rules, read when no ruleset is configured. */
 #define WL_LOCAL_RULES_FILE WL_SYSCONFDIR "/rules/local_rules.xml"
 
 struct wl_analysis {

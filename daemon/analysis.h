@@ -4,9 +4,9 @@
  * engine of rules/engine.h with the ruleset the configuration names, or
  * the built-in default ruleset when it names none.
  *
- * One struct wl_analysis is built at startup and is read-only afterwards;
- * each analysis thread owns one struct wl_analysis_worker with its scratch
- * state, so threads share nothing mutable.
+ * One struct wl_analysis is built at startup and is read-only afterwards.
+ * Each analysis thread owns one struct wl_analysis_worker with its
+ * scratch state, so threads share nothing mutable.
  */
 #ifndef WL_ANALYSIS_H
 #define WL_ANALYSIS_H
@@ -32,10 +32,11 @@ struct wl_analysis_worker *wl_analysis_worker_new(struct wl_analysis *an);
 void wl_analysis_worker_free(struct wl_analysis_worker *w);
 
 /*
- * Analyses one message. Returns 0 with *out set to a record (which may
- * have neither row when there is nothing to store; the caller frees it),
- * or a negative WL_E* code when the message was dropped (counted and
- * logged by the stage). The message stays owned by the caller.
+ * Analyses one message. Returns 0 with *out set to a record that the
+ * caller frees; it may have neither row when there is nothing to store.
+ * A message the decoders reject still gets an events row when archiving
+ * is on. Returns a negative WL_E* code only when out of memory. The
+ * message stays owned by the caller.
  */
 int wl_analysis_process(struct wl_analysis_worker *w,
                         const struct wl_message *msg, struct wl_record **out);
