@@ -37,15 +37,17 @@ int wl_dec_buf_append(struct wl_dec_buf *b, const char *s, size_t n);
 int wl_dec_buf_putc(struct wl_dec_buf *b, char c);
 void wl_dec_buf_free(struct wl_dec_buf *b);
 
-/* Returns 1 for the bytes cJSON escapes in a string: '"', '\\', controls. */
-int wl_dec_needs_escape(unsigned char c);
+/* Escaping modes of wl_dec_escape(), combined with '|'. */
+#define WL_DEC_ESC_JSON 1u /* as cJSON 1.7 prints a string (no quotes) */
+#define WL_DEC_ESC_AMP 2u  /* '&' written "&amp;" */
 
 /*
- * Returns the length of the leading run of the n bytes at s that need no
- * change: no '&' when amp is set, no byte that cJSON escapes when escape
- * is set.
+ * Writes the n bytes at s to p with the escapes of mode: for
+ * WL_DEC_ESC_JSON '"' and '\' escaped, \b \f \n \r \t by name, other
+ * bytes below 0x20 as \u00xx, every other byte (UTF-8 or not) unchanged.
+ * p must have room for 6 bytes per input byte. Returns the new end.
  */
-size_t wl_dec_plain_run(const char *s, size_t n, int amp, int escape);
+char *wl_dec_escape(char *p, const char *s, size_t n, unsigned mode);
 
 /* Writes cJSON's escape sequence for c at p (2 or 6 bytes); returns the
  * new end. */

@@ -170,23 +170,8 @@ static int build_input(struct wl_winevt *w, const char *text, size_t n,
     p += sizeof(wrap_open) - 1;
     if (raw)
         *p++ = '"';
-    size_t i = 0;
-    while (i < n) {
-        size_t start = i;
-
-        i += wl_dec_plain_run(text + i, n - i, 1, raw);
-        memcpy(p, text + start, i - start);
-        p += i - start;
-        if (i == n)
-            break;
-        unsigned char c = (unsigned char)text[i++];
-        if (c == '&') {
-            memcpy(p, "&amp;", 5);
-            p += 5;
-        } else {
-            p = wl_dec_put_escape(p, c);
-        }
-    }
+    p = wl_dec_escape(p, text, n,
+                      raw ? WL_DEC_ESC_JSON | WL_DEC_ESC_AMP : WL_DEC_ESC_AMP);
     if (raw)
         *p++ = '"';
     memcpy(p, wrap_close, sizeof(wrap_close));
