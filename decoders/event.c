@@ -258,6 +258,9 @@ void wl_event_reset(struct wl_event *ev)
     ev->agent_id = ev->agent_name = ev->agent_ip = NULL;
     ev->location = ev->full_log = ev->program_name = NULL;
     ev->full_log_len = 0;
+    ev->data_json = NULL;
+    ev->data_json_len = 0;
+    ev->data_json_fields = 0;
     ev->log = ev->dec_timestamp = NULL;
     ev->log_len = 0;
     ev->decoder_name = ev->decoder_parent = ev->decoder_type = NULL;

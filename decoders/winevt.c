@@ -1138,6 +1138,92 @@ static int add_fields(struct wl_winevt *w, struct wl_event *ev,
     return 0;
 }
 
+/* Compares two keys ignoring case as cJSON's object lookup does. */
+static int same_key(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    if (a_len != b_len)
+        return 0;
+    for (size_t i = 0; i < a_len; i++) {
+        int x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+        if (x != y && tolower(x) != tolower(y))
+            return 0;
+    }
+    return 1;
+}
+
+/* A hash in 0..127 that keys equal ignoring case share. */
+static unsigned key_bucket(const char *key, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return (unsigned)(len * 7 + (size_t)tolower((unsigned char)key[0]) +
+                      3 * (size_t)tolower((unsigned char)key[len - 1])) &
+           127;
+}
+
+/*
+ * Returns 1 when wl_event_data_json() would print the fields of section s
+ * as the section's object in full_log: the section has a pair, and no
+ * value is empty (skipped there) or starts with '[' (maybe printed as a
+ * JSON array), no key has a '.' (it would nest) and no two keys are equal
+ * ignoring case (the later one is dropped). Values never contain a NUL:
+ * they come from the C strings of the payload.
+ */
+static int section_is_data(const struct wl_winevt *w, enum ec_section s)
+{
+    uint64_t seen[2] = {0, 0};
+    int count = 0;
+
+    for (size_t i = 0; i < w->npairs; i++) {
+        const struct ec_pair *p = &w->pairs[i];
+        const char *key = str_at(w, p->key);
+
+        if (p->section != s)
+            continue;
+        if (p->value_len == 0 || str_at(w, p->value)[0] == '[' ||
+            memchr(key, '.', p->key_len) != NULL)
+            return 0;
+
+        unsigned b = key_bucket(key, p->key_len);
+        uint64_t bit = (uint64_t)1 << (b & 63);
+        if (seen[b >> 6] & bit) {
+            for (size_t j = 0; j < i; j++) {
+                const struct ec_pair *q = &w->pairs[j];
+
+                if (q->section == s &&
+                    same_key(str_at(w, q->key), q->key_len, key, p->key_len))
+                    return 0;
+            }
+        }
+        seen[b >> 6] |= bit;
+        count++;
+    }
+    return count > 0;
+}
+
+/*
+ * Returns 1 when full_log, as emit() printed it, is also the text of the
+ * "data" object: every pair became a field and every section printed
+ * reads the same there.
+ */
+static int full_log_is_data(const struct wl_winevt *w,
+                            const struct wl_event *ev, int has_eventdata,
+                            const char *extra, long extra_len)
+{
+    if (ev->fields_dropped > 0 || ev->field_count != w->npairs ||
+        !section_is_data(w, EC_SYSTEM))
+        return 0;
+    if (has_eventdata && !section_is_data(w, EC_EVENTDATA))
+        return 0;
+    if (extra_len < 0)
+        return 1;
+    return memchr(extra, '.', (size_t)extra_len) == NULL &&
+           !same_key(extra, (size_t)extra_len, "system", 6) &&
+           !same_key(extra, (size_t)extra_len, "eventdata", 9) &&
+           section_is_data(w, EC_EXTRA);
+}
+
 /* Builds full_log and the fields from the pairs collected. */
 static int emit(struct wl_winevt *w, struct wl_event *ev)
 {
@@ -1181,6 +1267,13 @@ static int emit(struct wl_winevt *w, struct wl_event *ev)
         r = add_fields(w, ev, EC_EVENTDATA, "eventdata", 9);
     if (r == 0 && has_extra)
         r = add_fields(w, ev, EC_EXTRA, str_at(w, extra_off), extra_len);
+    if (r == 0 &&
+        full_log_is_data(w, ev, has_eventdata, str_at(w, extra_off),
+                         has_extra ? (long)extra_len : -1)) {
+        ev->data_json = full_log;
+        ev->data_json_len = o->len;
+        ev->data_json_fields = ev->field_count;
+    }
     return r;
 }
 
