@@ -60,6 +60,14 @@ char *wl_dec_put_escape(char *p, unsigned char c);
  */
 int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n);
 
+/*
+ * Appends a dynamic field like wl_event_add_field() but without copying:
+ * name and value must already be NUL-terminated strings in ev's arena.
+ */
+int wl_dec_add_field_ref(struct wl_event *ev, const char *name,
+                         size_t name_len, const char *value,
+                         size_t value_len);
+
 /* Decoder state shared read-only by all threads. */
 struct wl_decoders {
     /* The manager's host name without its domain ("vm" for "vm.lab"). */

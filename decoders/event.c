@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "decoders/event.h"
+#include "decoders/decode-int.h"
 #include "daemon/error.h"
 
 #include <ctype.h>
@@ -276,37 +277,74 @@ void wl_event_free(struct wl_event *ev)
     memset(ev, 0, sizeof(*ev));
 }
 
-int wl_event_add_field(struct wl_event *ev, const char *name, size_t name_len,
-                       const char *value, size_t value_len)
+/*
+ * Makes room for one more field. Returns it, or NULL with *r set to
+ * WL_ERANGE (the field is counted as dropped) or WL_ENOMEM.
+ */
+static struct wl_field *new_field(struct wl_event *ev, int *r)
 {
-    struct wl_field *f;
-
     if (ev->field_count >= WL_EVENT_MAX_FIELDS) {
         ev->fields_dropped++;
-        return WL_ERANGE;
+        *r = WL_ERANGE;
+        return NULL;
     }
     if (ev->field_count == ev->field_capacity) {
         size_t cap = ev->field_capacity * 2;
         struct wl_field *fields = realloc(ev->fields, cap * sizeof(*fields));
 
-        if (fields == NULL)
-            return WL_ENOMEM;
+        if (fields == NULL) {
+            *r = WL_ENOMEM;
+            return NULL;
+        }
         ev->fields = fields;
         ev->field_capacity = cap;
     }
-    f = &ev->fields[ev->field_count];
+    return &ev->fields[ev->field_count];
+}
+
+/* Counts the field that new_field() returned, with its slot. */
+static void commit_field(struct wl_event *ev, struct wl_field *f)
+{
+    f->slot = ev->slot_count > 0
+                  ? wl_fieldnames_find(ev->names, f->name, f->name_len)
+                  : -1;
+    if (f->slot >= 0 && ev->slot_first[f->slot] < 0)
+        ev->slot_first[f->slot] = (int32_t)ev->field_count;
+    ev->field_count++;
+}
+
+int wl_event_add_field(struct wl_event *ev, const char *name, size_t name_len,
+                       const char *value, size_t value_len)
+{
+    int r = 0;
+    struct wl_field *f = new_field(ev, &r);
+
+    if (f == NULL)
+        return r;
     f->name = wl_arena_strndup(&ev->arena, name, name_len);
     f->value = wl_arena_strndup(&ev->arena, value, value_len);
     if (f->name == NULL || f->value == NULL)
         return WL_ENOMEM;
     f->name_len = name_len;
     f->value_len = value_len;
-    f->slot = ev->slot_count > 0
-                  ? wl_fieldnames_find(ev->names, name, name_len)
-                  : -1;
-    if (f->slot >= 0 && ev->slot_first[f->slot] < 0)
-        ev->slot_first[f->slot] = (int32_t)ev->field_count;
-    ev->field_count++;
+    commit_field(ev, f);
+    return 0;
+}
+
+int wl_dec_add_field_ref(struct wl_event *ev, const char *name,
+                         size_t name_len, const char *value,
+                         size_t value_len)
+{
+    int r = 0;
+    struct wl_field *f = new_field(ev, &r);
+
+    if (f == NULL)
+        return r;
+    f->name = name;
+    f->value = value;
+    f->name_len = name_len;
+    f->value_len = value_len;
+    commit_field(ev, f);
     return 0;
 }
 

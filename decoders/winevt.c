@@ -58,11 +58,19 @@ static const char wrap_close[] = "</wazlab-wrap>";
 
 enum ec_section { EC_SYSTEM, EC_EVENTDATA, EC_EXTRA };
 
-/* One output key and value; offsets into struct wl_winevt.strs. */
+/*
+ * One output key and value, copied into the event's arena. For the
+ * sections System and EventData name is the whole field name
+ * ("win.system.<key>") and key points into it; for an extra section the
+ * field name is built when the section's name is known, and name is key.
+ */
 struct ec_pair {
     enum ec_section section;
-    size_t key, key_len;
-    size_t value, value_len;
+    const char *name;
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
 };
 
 struct ec_attr {
@@ -77,6 +85,7 @@ struct ec_ref {
 };
 
 struct wl_winevt {
+    struct wl_event *ev; /* the event being decoded */
     xmlParserCtxtPtr ctxt;
     xmlSAXHandler sax;
 
@@ -232,8 +241,8 @@ static const char *orig_bytes(struct wl_winevt *w, const xmlChar *s,
  * from strs itself, so *a and *b (either may be NULL) are moved along when
  * the buffer moves.
  */
-static int reserve_strs(struct wl_winevt *w, size_t n, const char **a,
-                        const char **b)
+static int grow_strs(struct wl_winevt *w, size_t n, const char **a,
+                     const char **b)
 {
     /* Compared as integers: the pointers may be in unrelated objects. */
     uintptr_t base = (uintptr_t)w->strs.data;
@@ -254,6 +263,14 @@ static int reserve_strs(struct wl_winevt *w, size_t n, const char **a,
     if (b_in)
         *b = w->strs.data + b_off;
     return 0;
+}
+
+static inline int reserve_strs(struct wl_winevt *w, size_t n,
+                               const char **a, const char **b)
+{
+    if (n < w->strs.cap - w->strs.len)
+        return 0;
+    return grow_strs(w, n, a, b);
 }
 
 /* Copies s into strs, lowering its first byte if lower is set. */
@@ -277,10 +294,22 @@ static const char *str_at(const struct wl_winevt *w, size_t off)
     return w->strs.data + off;
 }
 
-static void add_pair_off(struct wl_winevt *w, enum ec_section section,
-                         size_t key, size_t key_len, size_t value,
-                         size_t value_len)
+/* Field name prefixes by section. */
+static const char *const section_prefix[] = {"win.system.", "win.eventdata.",
+                                             ""};
+static const size_t section_prefix_len[] = {11, 14, 0};
+
+/*
+ * Copies key (its first byte lowered if lower is set) and value into the
+ * event's arena and adds them as a pair.
+ */
+static void add_pair(struct wl_winevt *w, enum ec_section section,
+                     const char *key, size_t key_len, int lower,
+                     const char *value, size_t value_len)
 {
+    size_t prefix_len = section_prefix_len[section];
+    char *name;
+
     if (w->npairs == w->pairs_cap) {
         size_t cap = w->pairs_cap ? w->pairs_cap * 2 : 64;
         struct ec_pair *pairs = realloc(w->pairs, cap * sizeof(*pairs));
@@ -292,24 +321,24 @@ static void add_pair_off(struct wl_winevt *w, enum ec_section section,
         w->pairs = pairs;
         w->pairs_cap = cap;
     }
-    w->pairs[w->npairs++] = (struct ec_pair){section, key, key_len, value,
-                                             value_len};
-}
-
-/* Adds key (lowered first byte if lower) and value, both copied. */
-static void add_pair(struct wl_winevt *w, enum ec_section section,
-                     const char *key, size_t key_len, int lower,
-                     const char *value, size_t value_len)
-{
-    /* Reserve both at once so neither copy moves the other's source. */
-    if (reserve_strs(w, key_len + value_len + 2, &key, &value) < 0)
+    name = wl_arena_alloc(&w->ev->arena,
+                          prefix_len + key_len + value_len + 2);
+    if (name == NULL) {
+        no_memory(w);
         return;
+    }
 
-    size_t k = save_str(w, key, key_len, lower);
-    size_t v = save_str(w, value, value_len, 0);
-
-    if (!w->nomem)
-        add_pair_off(w, section, k, key_len, v, value_len);
+    char *k = name + prefix_len;
+    char *v = k + key_len + 1;
+    memcpy(name, section_prefix[section], prefix_len);
+    memcpy(k, key, key_len);
+    k[key_len] = '\0';
+    if (lower && key_len > 0 && k[0] >= 'A' && k[0] <= 'Z')
+        k[0] = (char)(k[0] - 'A' + 'a');
+    memcpy(v, value, value_len);
+    v[value_len] = '\0';
+    w->pairs[w->npairs++] = (struct ec_pair){section, name, k, key_len, v,
+                                             value_len};
 }
 
 static int equals(const char *s, size_t len, const char *lit)
@@ -416,36 +445,38 @@ static void end_system_item(struct wl_winevt *w, const char *name,
     }
 }
 
+/* Returns 1 when key, its first byte lowered, is lit (lower-case first). */
+static int lowered_key_is(const char *key, size_t len, const char *lit)
+{
+    char first;
+
+    if (len == 0 || strlen(lit) != len)
+        return 0;
+    first = key[0] >= 'A' && key[0] <= 'Z' ? (char)(key[0] - 'A' + 'a')
+                                           : key[0];
+    return first == lit[0] && memcmp(key + 1, lit + 1, len - 1) == 0;
+}
+
 /* A named <Data>: key from the Name attribute value, lowered. */
 static void add_named_data(struct wl_winevt *w, int i, const char *text,
                            size_t len)
 {
     size_t key_len;
     const char *key = attr_value(w, i, &key_len);
-    size_t key_off = save_str(w, key, key_len, 1);
     size_t vlen = trimmed_len(text, len);
 
-    if (w->nomem)
-        return;
-    key = str_at(w, key_off);
-    int is_category = equals(key, key_len, "categoryId");
-    int is_subcategory = equals(key, key_len, "subcategoryId");
-    int is_audit = equals(key, key_len, "auditPolicyChanges");
-
-    /* Saving moves strs: key is not used past this point. */
-    if (is_category)
-        w->category = remember(w, text, vlen);
-    else if (is_subcategory)
-        w->subcategory = remember(w, text, vlen);
-
-    if (is_audit) {
+    /* Saving moves strs: key is compared before anything is saved. */
+    if (lowered_key_is(key, key_len, "auditPolicyChanges")) {
         w->audit = remember(w, text, vlen);
         add_pair(w, EC_EVENTDATA, "auditPolicyChangesId", 20, 0, text, vlen);
-    } else {
-        size_t v = save_str(w, text, vlen, 0);
-        if (!w->nomem)
-            add_pair_off(w, EC_EVENTDATA, key_off, key_len, v, vlen);
+        return;
     }
+    if (lowered_key_is(key, key_len, "categoryId"))
+        w->category = remember(w, text, vlen);
+    else if (lowered_key_is(key, key_len, "subcategoryId"))
+        w->subcategory = remember(w, text, vlen);
+    key = attr_value(w, i, &key_len);
+    add_pair(w, EC_EVENTDATA, key, key_len, 1, text, vlen);
 }
 
 /* An <EventData> child ended with content text. */
@@ -1099,34 +1130,46 @@ static int print_section(struct wl_winevt *w, enum ec_section s,
         if (p->section != s)
             continue;
         if ((!first && wl_dec_buf_putc(o, ',') < 0) ||
-            wl_dec_json_escape(o, str_at(w, p->key), p->key_len) < 0 ||
+            wl_dec_json_escape(o, p->key, p->key_len) < 0 ||
             wl_dec_buf_putc(o, ':') < 0 ||
-            wl_dec_json_escape(o, str_at(w, p->value), p->value_len) < 0)
+            wl_dec_json_escape(o, p->value, p->value_len) < 0)
             return WL_ENOMEM;
         first = 0;
     }
     return wl_dec_buf_putc(o, '}');
 }
 
-/* Adds the fields of one section, named win.<section>.<key>. */
+/*
+ * Adds the fields of one section, named win.<section>.<key>; section and
+ * len give the name of an extra section, whose pairs have no full name.
+ */
 static int add_fields(struct wl_winevt *w, struct wl_event *ev,
                       enum ec_section s, const char *section, size_t len)
 {
     for (size_t i = 0; i < w->npairs; i++) {
         const struct ec_pair *p = &w->pairs[i];
-        struct wl_dec_buf *n = &w->name;
+        const char *name = p->name;
+        size_t name_len = section_prefix_len[s] + p->key_len;
 
         if (p->section != s)
             continue;
-        n->len = 0;
-        if (wl_dec_buf_append(n, "win.", 4) < 0 ||
-            wl_dec_buf_append(n, section, len) < 0 ||
-            wl_dec_buf_putc(n, '.') < 0 ||
-            wl_dec_buf_append(n, str_at(w, p->key), p->key_len) < 0)
-            return WL_ENOMEM;
+        if (s == EC_EXTRA) {
+            char *full;
 
-        int r = wl_event_add_field(ev, n->data, n->len, str_at(w, p->value),
-                                   p->value_len);
+            name_len = 4 + len + 1 + p->key_len;
+            full = wl_arena_alloc(&ev->arena, name_len + 1);
+            if (full == NULL)
+                return WL_ENOMEM;
+            memcpy(full, "win.", 4);
+            memcpy(full + 4, section, len);
+            full[4 + len] = '.';
+            memcpy(full + 5 + len, p->key, p->key_len);
+            full[name_len] = '\0';
+            name = full;
+        }
+
+        int r = wl_dec_add_field_ref(ev, name, name_len, p->value,
+                                     p->value_len);
         if (r == WL_ENOMEM)
             return r;
         if (r == WL_ERANGE)
@@ -1177,11 +1220,11 @@ static int section_is_data(const struct wl_winevt *w, enum ec_section s)
 
     for (size_t i = 0; i < w->npairs; i++) {
         const struct ec_pair *p = &w->pairs[i];
-        const char *key = str_at(w, p->key);
+        const char *key = p->key;
 
         if (p->section != s)
             continue;
-        if (p->value_len == 0 || str_at(w, p->value)[0] == '[' ||
+        if (p->value_len == 0 || p->value[0] == '[' ||
             memchr(key, '.', p->key_len) != NULL)
             return 0;
 
@@ -1192,7 +1235,7 @@ static int section_is_data(const struct wl_winevt *w, enum ec_section s)
                 const struct ec_pair *q = &w->pairs[j];
 
                 if (q->section == s &&
-                    same_key(str_at(w, q->key), q->key_len, key, p->key_len))
+                    same_key(q->key, q->key_len, key, p->key_len))
                     return 0;
             }
         }
@@ -1335,6 +1378,7 @@ int wl_winevt_decode(struct wl_winevt *w, const char *log, struct wl_event *ev,
     int r = 0;
 
     reset_state(w);
+    w->ev = ev;
     ev->decoder_name = "windows_eventchannel";
     ev->decoder_type = "ossec";
     ev->decoder_parent = NULL;
