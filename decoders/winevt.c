@@ -1200,8 +1200,10 @@ static unsigned key_bucket(const char *key, size_t len)
 {
     if (len == 0)
         return 0;
-    return (unsigned)(len * 7 + (size_t)tolower((unsigned char)key[0]) +
-                      3 * (size_t)tolower((unsigned char)key[len - 1])) &
+    /* Setting bit 5 maps every upper-case letter tolower() knows of,
+     * ASCII or ISO-8859-1, to its lower case. */
+    return (unsigned)(len * 7 + ((unsigned char)key[0] | 0x20u) +
+                      3 * ((unsigned char)key[len - 1] | 0x20u)) &
            127;
 }
 
