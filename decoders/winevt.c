@@ -73,9 +73,29 @@ struct ec_pair {
     size_t value_len;
 };
 
+/*
+ * An attribute of a section's child. The name is libxml2's, valid for the
+ * whole parse and only compared with ASCII names, which read the same
+ * whether or not the text was read as ISO-8859-1. The value is in strs.
+ */
 struct ec_attr {
-    size_t name, name_len;
+    const char *name;
+    size_t name_len;
     size_t value, value_len;
+};
+
+/* The children of System and EventData that the decoder tells apart. */
+enum ec_item {
+    EC_ITEM_OTHER,
+    EC_ITEM_PROVIDER,
+    EC_ITEM_TIME_CREATED,
+    EC_ITEM_EXECUTION,
+    EC_ITEM_CHANNEL,
+    EC_ITEM_SECURITY,
+    EC_ITEM_LEVEL,
+    EC_ITEM_KEYWORDS,
+    EC_ITEM_CORRELATION,
+    EC_ITEM_DATA
 };
 
 /* A value remembered for severity or category: offset, or len == -1. */
@@ -109,8 +129,15 @@ struct wl_winevt {
     int latin1;
     int root_state; /* 0 before the first root, 1 inside, 2 after */
     enum ec_section section;
-    size_t item_name, item_name_len;   /* child of a section */
-    size_t child_name, child_name_len; /* grandchild in an extra section */
+    /*
+     * Names of the current child of a section and grandchild of an extra
+     * section: libxml2's own strings, or copies of their original bytes
+     * when the text is read as ISO-8859-1.
+     */
+    const char *item_name, *child_name;
+    size_t item_name_len, child_name_len;
+    struct wl_dec_buf item_copy, child_copy;
+    enum ec_item item;
     struct ec_attr attrs[EC_MAX_ATTRS];
     int nattrs;
     struct ec_ref level, keywords, category, subcategory, audit;
@@ -367,12 +394,6 @@ static struct ec_ref remember(struct wl_winevt *w, const char *s, size_t len)
     return ref;
 }
 
-static const char *attr_name(const struct wl_winevt *w, int i, size_t *len)
-{
-    *len = w->attrs[i].name_len;
-    return str_at(w, w->attrs[i].name);
-}
-
 static const char *attr_value(const struct wl_winevt *w, int i, size_t *len)
 {
     *len = w->attrs[i].value_len;
@@ -381,10 +402,7 @@ static const char *attr_value(const struct wl_winevt *w, int i, size_t *len)
 
 static int attr_is(const struct wl_winevt *w, int i, const char *lit)
 {
-    size_t len;
-    const char *name = attr_name(w, i, &len);
-
-    return equals(name, len, lit);
+    return equals(w->attrs[i].name, w->attrs[i].name_len, lit);
 }
 
 /* Adds the attribute i of the current item under key if it is present. */
@@ -402,7 +420,7 @@ static void end_system_item(struct wl_winevt *w, const char *name,
 {
     int n = w->nattrs;
 
-    if (equals(name, name_len, "Provider") && n > 0) {
+    if (w->item == EC_ITEM_PROVIDER && n > 0) {
         for (int i = 0; i < n; i++) {
             if (attr_is(w, i, "Name"))
                 system_attr(w, i, "providerName");
@@ -411,46 +429,49 @@ static void end_system_item(struct wl_winevt *w, const char *name,
             else if (attr_is(w, i, "EventSourceName"))
                 system_attr(w, i, "eventSourceName");
         }
-    } else if (equals(name, name_len, "TimeCreated") && n > 0) {
+    } else if (w->item == EC_ITEM_TIME_CREATED && n > 0) {
         if (attr_is(w, 0, "SystemTime"))
             system_attr(w, 0, "systemTime");
-    } else if (equals(name, name_len, "Execution") && n > 0) {
+    } else if (w->item == EC_ITEM_EXECUTION && n > 0) {
         for (int i = 0; i < n; i++) {
             if (attr_is(w, i, "ProcessID"))
                 system_attr(w, i, "processID");
             else if (attr_is(w, i, "ThreadID"))
                 system_attr(w, i, "threadID");
         }
-    } else if (equals(name, name_len, "Channel")) {
+    } else if (w->item == EC_ITEM_CHANNEL) {
         add_pair(w, EC_SYSTEM, "channel", 7, 0, text, len);
         /* Wazuh compares the first attribute's value, not its name. */
         size_t vlen = 0;
         if (n > 0 && equals(attr_value(w, 0, &vlen), vlen, "UserID"))
             add_pair(w, EC_SYSTEM, "userID", 6, 0, "UserID", 6);
-    } else if (equals(name, name_len, "Security")) {
+    } else if (w->item == EC_ITEM_SECURITY) {
         size_t vlen = 0;
         if (n > 0 && equals(attr_value(w, 0, &vlen), vlen, "UserID"))
             add_pair(w, EC_SYSTEM, "securityUserID", 14, 0, "UserID", 6);
-    } else if (equals(name, name_len, "Level")) {
-        /* name points into strs: use it before anything is saved. */
+    } else if (w->item == EC_ITEM_LEVEL) {
         add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
         w->level = remember(w, text, len);
-    } else if (equals(name, name_len, "Keywords")) {
+    } else if (w->item == EC_ITEM_KEYWORDS) {
         add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
         w->keywords = remember(w, text, len);
-    } else if (equals(name, name_len, "Correlation")) {
+    } else if (w->item == EC_ITEM_CORRELATION) {
         /* Always skipped. */
     } else if (len > 0) {
         add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
     }
 }
 
-/* Returns 1 when key, its first byte lowered, is lit (lower-case first). */
-static int lowered_key_is(const char *key, size_t len, const char *lit)
+/*
+ * Returns 1 when key, its first byte lowered, is lit (lit_len bytes, the
+ * first lower-case).
+ */
+static int lowered_key_is(const char *key, size_t len, const char *lit,
+                          size_t lit_len)
 {
     char first;
 
-    if (len == 0 || strlen(lit) != len)
+    if (len == 0 || lit_len != len)
         return 0;
     first = key[0] >= 'A' && key[0] <= 'Z' ? (char)(key[0] - 'A' + 'a')
                                            : key[0];
@@ -466,14 +487,14 @@ static void add_named_data(struct wl_winevt *w, int i, const char *text,
     size_t vlen = trimmed_len(text, len);
 
     /* Saving moves strs: key is compared before anything is saved. */
-    if (lowered_key_is(key, key_len, "auditPolicyChanges")) {
+    if (lowered_key_is(key, key_len, "auditPolicyChanges", 18)) {
         w->audit = remember(w, text, vlen);
         add_pair(w, EC_EVENTDATA, "auditPolicyChangesId", 20, 0, text, vlen);
         return;
     }
-    if (lowered_key_is(key, key_len, "categoryId"))
+    if (lowered_key_is(key, key_len, "categoryId", 10))
         w->category = remember(w, text, vlen);
-    else if (lowered_key_is(key, key_len, "subcategoryId"))
+    else if (lowered_key_is(key, key_len, "subcategoryId", 13))
         w->subcategory = remember(w, text, vlen);
     key = attr_value(w, i, &key_len);
     add_pair(w, EC_EVENTDATA, key, key_len, 1, text, vlen);
@@ -483,7 +504,7 @@ static void add_named_data(struct wl_winevt *w, int i, const char *text,
 static void end_eventdata_item(struct wl_winevt *w, const char *name,
                                size_t name_len, const char *text, size_t len)
 {
-    int is_data = equals(name, name_len, "Data");
+    int is_data = w->item == EC_ITEM_DATA;
 
     if (len == 0 || skipped_value(text, len))
         return;
@@ -558,6 +579,56 @@ static const char *attr_bytes(struct wl_winevt *w, const xmlChar *v,
     return out;
 }
 
+/* Names of the section children told apart, by kind. */
+static const struct {
+    const char *name;
+    size_t len;
+    enum ec_item item;
+} item_names[] = {
+    {"Provider", 8, EC_ITEM_PROVIDER},
+    {"TimeCreated", 11, EC_ITEM_TIME_CREATED},
+    {"Execution", 9, EC_ITEM_EXECUTION},
+    {"Channel", 7, EC_ITEM_CHANNEL},
+    {"Security", 8, EC_ITEM_SECURITY},
+    {"Level", 5, EC_ITEM_LEVEL},
+    {"Keywords", 8, EC_ITEM_KEYWORDS},
+    {"Correlation", 11, EC_ITEM_CORRELATION},
+    {"Data", 4, EC_ITEM_DATA},
+};
+
+static enum ec_item item_of(const char *name, size_t len)
+{
+    /* Every name told apart starts with an upper-case letter. */
+    if (len < 4 || len > 11 || name[0] < 'C' || name[0] > 'T')
+        return EC_ITEM_OTHER;
+    for (size_t k = 0; k < sizeof(item_names) / sizeof(item_names[0]); k++) {
+        if (item_names[k].len == len && item_names[k].name[0] == name[0] &&
+            memcmp(item_names[k].name, name, len) == 0)
+            return item_names[k].item;
+    }
+    return EC_ITEM_OTHER;
+}
+
+/*
+ * Points *out at an element name: name itself when it is libxml2's
+ * string, or a copy in copy when it was converted from ISO-8859-1.
+ */
+static void keep_name(struct wl_winevt *w, const char *name, size_t len,
+                      struct wl_dec_buf *copy, const char **out)
+{
+    if (!w->latin1) {
+        *out = name;
+        return;
+    }
+    copy->len = 0;
+    if (wl_dec_buf_append(copy, name, len) < 0) {
+        no_memory(w);
+        *out = "";
+        return;
+    }
+    *out = copy->data;
+}
+
 /* Checks an element's limits and keeps what the decoder needs of it. */
 static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
 {
@@ -582,6 +653,7 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         w->root_state = 1;
 
     int keep = w->root_state == 1;
+    int keep_attrs = 0;
     if (keep && level == 2) {
         if (equals(name, name_len, "System"))
             w->section = EC_SYSTEM;
@@ -590,32 +662,40 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         else
             w->section = EC_EXTRA;
     } else if (keep && level == 3) {
-        w->item_name = save_str(w, name, name_len, 0);
+        keep_name(w, name, name_len, &w->item_copy, &w->item_name);
         w->item_name_len = name_len;
+        w->item = w->section == EC_EXTRA ? EC_ITEM_OTHER
+                                         : item_of(name, name_len);
+        /* Only these children read their attributes. */
+        keep_attrs = w->section == EC_EVENTDATA ||
+                     (w->section == EC_SYSTEM &&
+                      w->item >= EC_ITEM_PROVIDER &&
+                      w->item <= EC_ITEM_SECURITY);
     } else if (keep && level == 4 && w->section == EC_EXTRA) {
         /* A grandchild of an extra section: its name is the key. */
-        w->child_name = save_str(w, name, name_len, 0);
+        keep_name(w, name, name_len, &w->child_copy, &w->child_name);
         w->child_name_len = name_len;
     }
 
     int count = 0;
     for (int i = 0; atts != NULL && atts[i] != NULL; i += 2) {
         struct ec_attr *a = &w->attrs[count < EC_MAX_ATTRS ? count : 0];
-        size_t len;
+        size_t xlen, len;
         const char *text;
 
         if (count == EC_MAX_ATTRS) {
             fail_parse(w);
             return;
         }
-        text = orig_bytes(w, atts[i], strlen((const char *)atts[i]), &len);
+        xlen = strlen((const char *)atts[i]);
+        orig_bytes(w, atts[i], xlen, &len);
         if (len >= EC_MAX_TEXT) {
             fail_parse(w);
             return;
         }
-        if (keep && level == 3) {
-            a->name = save_str(w, text, len, 0);
-            a->name_len = len;
+        if (keep_attrs) {
+            a->name = (const char *)atts[i];
+            a->name_len = xlen;
         }
         /* Wazuh's reader ends an attribute value at any '>'. */
         text = attr_bytes(w, atts[i + 1], &len);
@@ -623,14 +703,14 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
             fail_parse(w);
             return;
         }
-        if (keep && level == 3) {
+        if (keep_attrs) {
             a->value = save_str(w, text, len, 0);
             a->value_len = len;
         }
         count++;
     }
     if (keep && level == 3)
-        w->nattrs = count;
+        w->nattrs = keep_attrs ? count : 0;
 }
 
 static void on_end(void *ctx, const xmlChar *xname)
@@ -646,18 +726,17 @@ static void on_end(void *ctx, const xmlChar *xname)
         size_t len = w->text.len;
 
         if (level == 3) {
-            const char *name = str_at(w, w->item_name);
+            const char *name = w->item_name;
 
             if (w->section == EC_SYSTEM)
                 end_system_item(w, name, w->item_name_len, text, len);
             else if (w->section == EC_EVENTDATA)
                 end_eventdata_item(w, name, w->item_name_len, text, len);
             else
-                w->extra_name = (struct ec_ref){w->item_name,
-                                                (long)w->item_name_len};
+                w->extra_name = remember(w, name, w->item_name_len);
         } else if (w->section == EC_EXTRA && len > 0 &&
                    !skipped_value(text, len)) {
-            add_pair(w, EC_EXTRA, str_at(w, w->child_name),
+            add_pair(w, EC_EXTRA, w->child_name,
                      w->child_name_len, 1, text, trimmed_len(text, len));
         }
     }
@@ -770,6 +849,8 @@ void wl_winevt_free(struct wl_winevt *w)
     wl_dec_buf_free(&w->name);
     wl_dec_buf_free(&w->join);
     wl_dec_buf_free(&w->conv);
+    wl_dec_buf_free(&w->item_copy);
+    wl_dec_buf_free(&w->child_copy);
     free(w->pairs);
     free(w);
 }
@@ -1114,29 +1195,52 @@ static int count_section(const struct wl_winevt *w, enum ec_section s)
     return n;
 }
 
+/* Writes s as a JSON string at p, which has room for 6 * n + 2 bytes. */
+static char *put_string(char *p, const char *s, size_t n)
+{
+    *p++ = '"';
+    p = wl_dec_escape(p, s, n, WL_DEC_ESC_JSON);
+    *p++ = '"';
+    return p;
+}
+
 /* Writes "key":{...} for one section into w->out. */
 static int print_section(struct wl_winevt *w, enum ec_section s,
                          const char *key, size_t key_len)
 {
     struct wl_dec_buf *o = &w->out;
+    size_t need = key_len * 6 + 5;
     int first = 1;
 
-    if (wl_dec_json_escape(o, key, key_len) < 0 ||
-        wl_dec_buf_append(o, ":{", 2) < 0)
+    /* Room for every byte escaped, the quotes and the punctuation. */
+    for (size_t i = 0; i < w->npairs; i++) {
+        const struct ec_pair *p = &w->pairs[i];
+
+        if (p->section == s)
+            need += (p->key_len + p->value_len) * 6 + 6;
+    }
+    if (wl_dec_buf_reserve(o, need) < 0)
         return WL_ENOMEM;
+
+    char *q = put_string(o->data + o->len, key, key_len);
+    *q++ = ':';
+    *q++ = '{';
     for (size_t i = 0; i < w->npairs; i++) {
         const struct ec_pair *p = &w->pairs[i];
 
         if (p->section != s)
             continue;
-        if ((!first && wl_dec_buf_putc(o, ',') < 0) ||
-            wl_dec_json_escape(o, p->key, p->key_len) < 0 ||
-            wl_dec_buf_putc(o, ':') < 0 ||
-            wl_dec_json_escape(o, p->value, p->value_len) < 0)
-            return WL_ENOMEM;
+        if (!first)
+            *q++ = ',';
+        q = put_string(q, p->key, p->key_len);
+        *q++ = ':';
+        q = put_string(q, p->value, p->value_len);
         first = 0;
     }
-    return wl_dec_buf_putc(o, '}');
+    *q++ = '}';
+    o->len = (size_t)(q - o->data);
+    o->data[o->len] = '\0';
+    return 0;
 }
 
 /*
