@@ -579,34 +579,37 @@ static const char *attr_bytes(struct wl_winevt *w, const xmlChar *v,
     return out;
 }
 
-/* Names of the section children told apart, by kind. */
-static const struct {
-    const char *name;
-    size_t len;
-    enum ec_item item;
-} item_names[] = {
-    {"Provider", 8, EC_ITEM_PROVIDER},
-    {"TimeCreated", 11, EC_ITEM_TIME_CREATED},
-    {"Execution", 9, EC_ITEM_EXECUTION},
-    {"Channel", 7, EC_ITEM_CHANNEL},
-    {"Security", 8, EC_ITEM_SECURITY},
-    {"Level", 5, EC_ITEM_LEVEL},
-    {"Keywords", 8, EC_ITEM_KEYWORDS},
-    {"Correlation", 11, EC_ITEM_CORRELATION},
-    {"Data", 4, EC_ITEM_DATA},
-};
-
+/* Returns which child of System or EventData the name is. */
 static enum ec_item item_of(const char *name, size_t len)
 {
-    /* Every name told apart starts with an upper-case letter. */
-    if (len < 4 || len > 11 || name[0] < 'C' || name[0] > 'T')
+    switch (len) {
+    case 4:
+        return memcmp(name, "Data", 4) == 0 ? EC_ITEM_DATA : EC_ITEM_OTHER;
+    case 5:
+        return memcmp(name, "Level", 5) == 0 ? EC_ITEM_LEVEL : EC_ITEM_OTHER;
+    case 7:
+        return memcmp(name, "Channel", 7) == 0 ? EC_ITEM_CHANNEL
+                                               : EC_ITEM_OTHER;
+    case 8:
+        if (memcmp(name, "Provider", 8) == 0)
+            return EC_ITEM_PROVIDER;
+        if (memcmp(name, "Security", 8) == 0)
+            return EC_ITEM_SECURITY;
+        if (memcmp(name, "Keywords", 8) == 0)
+            return EC_ITEM_KEYWORDS;
         return EC_ITEM_OTHER;
-    for (size_t k = 0; k < sizeof(item_names) / sizeof(item_names[0]); k++) {
-        if (item_names[k].len == len && item_names[k].name[0] == name[0] &&
-            memcmp(item_names[k].name, name, len) == 0)
-            return item_names[k].item;
+    case 9:
+        return memcmp(name, "Execution", 9) == 0 ? EC_ITEM_EXECUTION
+                                                 : EC_ITEM_OTHER;
+    case 11:
+        if (memcmp(name, "TimeCreated", 11) == 0)
+            return EC_ITEM_TIME_CREATED;
+        if (memcmp(name, "Correlation", 11) == 0)
+            return EC_ITEM_CORRELATION;
+        return EC_ITEM_OTHER;
+    default:
+        return EC_ITEM_OTHER;
     }
-    return EC_ITEM_OTHER;
 }
 
 /*
