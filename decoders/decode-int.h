@@ -62,11 +62,38 @@ int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n);
 
 /*
  * Appends a dynamic field like wl_event_add_field() but without copying:
- * name and value must already be NUL-terminated strings in ev's arena.
+ * name and value must already be NUL-terminated strings in ev's arena,
+ * and slot is the name's slot in ev->names (see wl_dec_slot_cache_find()).
  */
 int wl_dec_add_field_ref(struct wl_event *ev, const char *name,
                          size_t name_len, const char *value,
-                         size_t value_len);
+                         size_t value_len, int slot);
+
+/*
+ * Returns a number that changes whenever names changes and that no other
+ * registry of the process has had, so a cache of its lookups can tell
+ * when it is stale.
+ */
+unsigned long wl_dec_fieldnames_version(const struct wl_fieldnames *names);
+
+/*
+ * A thread's cache of field name to slot lookups, for names that come back
+ * in event after event. Names are compared byte for byte; the cache
+ * empties itself when the registry changes and when it is full.
+ */
+struct wl_dec_slot_cache;
+
+struct wl_dec_slot_cache *wl_dec_slot_cache_new(void);
+void wl_dec_slot_cache_free(struct wl_dec_slot_cache *c);
+
+/*
+ * Returns the slot of name in names as wl_fieldnames_find() does, or -1
+ * when names is NULL. It never fails: when the cache cannot store a name,
+ * the lookup goes to names directly.
+ */
+int wl_dec_slot_cache_find(struct wl_dec_slot_cache *c,
+                           const struct wl_fieldnames *names,
+                           const char *name, size_t len);
 
 /* Decoder state shared read-only by all threads. */
 struct wl_decoders {

@@ -106,6 +106,7 @@ struct ec_ref {
 
 struct wl_winevt {
     struct wl_event *ev; /* the event being decoded */
+    struct wl_dec_slot_cache *slots;
     xmlParserCtxtPtr ctxt;
     xmlSAXHandler sax;
 
@@ -832,7 +833,9 @@ struct wl_winevt *wl_winevt_new(void)
     w->sax.error = on_error;
     w->sax.fatalError = on_error;
     w->sax.warning = on_warning;
-    if (new_context(w) < 0) {
+    w->slots = wl_dec_slot_cache_new();
+    if (w->slots == NULL || new_context(w) < 0) {
+        wl_dec_slot_cache_free(w->slots);
         free(w);
         return NULL;
     }
@@ -853,6 +856,7 @@ void wl_winevt_free(struct wl_winevt *w)
     wl_dec_buf_free(&w->join);
     wl_dec_buf_free(&w->conv);
     wl_dec_buf_free(&w->item_copy);
+    wl_dec_slot_cache_free(w->slots);
     wl_dec_buf_free(&w->child_copy);
     free(w->pairs);
     free(w);
@@ -1275,8 +1279,12 @@ static int add_fields(struct wl_winevt *w, struct wl_event *ev,
             name = full;
         }
 
+        int slot = ev->slot_count > 0
+                       ? wl_dec_slot_cache_find(w->slots, ev->names, name,
+                                                name_len)
+                       : -1;
         int r = wl_dec_add_field_ref(ev, name, name_len, p->value,
-                                     p->value_len);
+                                     p->value_len, slot);
         if (r == WL_ENOMEM)
             return r;
         if (r == WL_ERANGE)
