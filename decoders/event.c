@@ -379,17 +379,20 @@ const struct wl_field *wl_event_field_by_name(const struct wl_event *ev,
     return NULL;
 }
 
-/* Entries of a slot cache: a power of two, kept at most half full. */
-#define SLOT_CACHE_SIZE 1024
+/*
+ * Entries of a slot cache: a power of two, kept at most half full, and
+ * small enough (8 KB) to stay in the first-level data cache.
+ */
+#define SLOT_CACHE_SIZE 512
 #define SLOT_CACHE_MAX (SLOT_CACHE_SIZE / 2)
-/* Longer names are looked up directly, so the names take at most 128 KB. */
+/* Longer names are looked up directly, so the names take at most 64 KB. */
 #define SLOT_CACHE_NAME_MAX 256
 
 struct slot_entry {
-    uint64_t hash;
-    size_t name;     /* offset in pool */
-    size_t name_len; /* 0 for an empty entry */
-    int slot;
+    uint32_t hash;
+    uint32_t name;     /* offset in pool */
+    uint32_t name_len; /* 0 for an empty entry */
+    int32_t slot;
 };
 
 struct wl_dec_slot_cache {
@@ -464,7 +467,7 @@ int wl_dec_slot_cache_find(struct wl_dec_slot_cache *c,
     if (len == 0 || len > SLOT_CACHE_NAME_MAX)
         return wl_fieldnames_find(names, name, len);
 
-    uint64_t hash = hash_bytes(name, len);
+    uint32_t hash = (uint32_t)(hash_bytes(name, len) >> 32);
     size_t i = (size_t)hash & (SLOT_CACHE_SIZE - 1);
     struct slot_entry *e;
 
@@ -488,8 +491,8 @@ int wl_dec_slot_cache_find(struct wl_dec_slot_cache *c,
     if (wl_dec_buf_append(&c->pool, name, len) < 0)
         return slot;
     e->hash = hash;
-    e->name = off;
-    e->name_len = len;
+    e->name = (uint32_t)off;
+    e->name_len = (uint32_t)len;
     e->slot = slot;
     c->count++;
     return slot;
