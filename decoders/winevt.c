@@ -1310,15 +1310,17 @@ static int same_key(const char *a, size_t a_len, const char *b, size_t b_len)
     return 1;
 }
 
-/* A hash in 0..127 that keys equal ignoring case share. */
+/*
+ * Returns a hash in 0..127 that keys equal ignoring case share: their
+ * lengths are equal, and so are the tolower() of their first and last
+ * bytes.
+ */
 static unsigned key_bucket(const char *key, size_t len)
 {
     if (len == 0)
         return 0;
-    /* Setting bit 5 maps every upper-case letter tolower() knows of,
-     * ASCII or ISO-8859-1, to its lower case. */
-    return (unsigned)(len * 7 + ((unsigned char)key[0] | 0x20u) +
-                      3 * ((unsigned char)key[len - 1] | 0x20u)) &
+    return (unsigned)(len * 7 + (size_t)tolower((unsigned char)key[0]) +
+                      3 * (size_t)tolower((unsigned char)key[len - 1])) &
            127;
 }
 
@@ -1428,7 +1430,8 @@ static int emit(struct wl_winevt *w, struct wl_event *ev)
     if (r == 0 && has_extra)
         r = add_fields(w, ev, EC_EXTRA, str_at(w, extra_off), extra_len);
     if (r == 0 &&
-        full_log_is_data(w, ev, has_eventdata, str_at(w, extra_off),
+        full_log_is_data(w, ev, has_eventdata,
+                         has_extra ? str_at(w, extra_off) : "",
                          has_extra ? (long)extra_len : -1)) {
         ev->data_json = full_log;
         ev->data_json_len = o->len;
