@@ -153,9 +153,18 @@ char *wl_dec_escape(char *p, const char *s, size_t n, unsigned mode)
             continue;
         }
         unsigned k = (unsigned)__builtin_ctz(mask);
+        unsigned char c = (unsigned char)s[i + k];
+
         p += k;
-        i += k;
-        p = put_escape(p, (unsigned char)s[i++]);
+        i += k + 1;
+        if (c == '\\' || c == '"') {
+            /* The common case, Windows paths, written inline. */
+            p[0] = '\\';
+            p[1] = (char)c;
+            p += 2;
+        } else {
+            p = put_escape(p, c);
+        }
     }
 #endif
     /*

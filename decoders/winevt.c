@@ -49,6 +49,8 @@
 #define EC_MAX_ATTRS 49
 /* Wazuh's join buffer for unnamed <Data> is OS_MAXSTR bytes with a NUL. */
 #define EC_MAX_JOIN 65535
+/* Keys and values are carved from arena chunks of this size. */
+#define EC_CHUNK 4096
 /* The parser context is rebuilt when its name dictionary grows past this. */
 #define EC_DICT_LIMIT 20000
 
@@ -106,6 +108,8 @@ struct ec_ref {
 
 struct wl_winevt {
     struct wl_event *ev; /* the event being decoded */
+    char *chunk;         /* free part of the current arena chunk */
+    size_t chunk_left;
     struct wl_dec_slot_cache *slots;
     xmlParserCtxtPtr ctxt;
     xmlSAXHandler sax;
@@ -327,6 +331,25 @@ static const char *const section_prefix[] = {"win.system.", "win.eventdata.",
                                              ""};
 static const size_t section_prefix_len[] = {11, 14, 0};
 
+/* Returns n bytes of the event's arena, or NULL when out of memory. */
+static char *pair_alloc(struct wl_winevt *w, size_t n)
+{
+    char *p;
+
+    if (n > EC_CHUNK)
+        return wl_arena_alloc(&w->ev->arena, n);
+    if (n > w->chunk_left) {
+        w->chunk = wl_arena_alloc(&w->ev->arena, EC_CHUNK);
+        w->chunk_left = w->chunk != NULL ? EC_CHUNK : 0;
+        if (w->chunk == NULL)
+            return NULL;
+    }
+    p = w->chunk;
+    w->chunk += n;
+    w->chunk_left -= n;
+    return p;
+}
+
 /*
  * Copies key (its first byte lowered if lower is set) and value into the
  * event's arena and adds them as a pair.
@@ -349,8 +372,7 @@ static void add_pair(struct wl_winevt *w, enum ec_section section,
         w->pairs = pairs;
         w->pairs_cap = cap;
     }
-    name = wl_arena_alloc(&w->ev->arena,
-                          prefix_len + key_len + value_len + 2);
+    name = pair_alloc(w, prefix_len + key_len + value_len + 2);
     if (name == NULL) {
         no_memory(w);
         return;
@@ -701,9 +723,20 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
             a->name = (const char *)atts[i];
             a->name_len = xlen;
         }
-        /* Wazuh's reader ends an attribute value at any '>'. */
-        text = attr_bytes(w, atts[i + 1], &len);
-        if (len >= EC_MAX_TEXT || memchr(text, '>', len) != NULL) {
+        /*
+         * Wazuh's reader ends an attribute value at any '>'. Most values
+         * have neither '>' nor '&' and are used as libxml2 gives them.
+         */
+        text = (const char *)atts[i + 1];
+        len = w->latin1 ? 0 : strcspn(text, "&>");
+        if (w->latin1 || text[len] != '\0') {
+            text = attr_bytes(w, atts[i + 1], &len);
+            if (memchr(text, '>', len) != NULL) {
+                fail_parse(w);
+                return;
+            }
+        }
+        if (len >= EC_MAX_TEXT) {
             fail_parse(w);
             return;
         }
@@ -1499,6 +1532,8 @@ int wl_winevt_decode(struct wl_winevt *w, const char *log, struct wl_event *ev,
 
     reset_state(w);
     w->ev = ev;
+    w->chunk = NULL;
+    w->chunk_left = 0;
     ev->decoder_name = "windows_eventchannel";
     ev->decoder_type = "ossec";
     ev->decoder_parent = NULL;
