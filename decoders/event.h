@@ -127,7 +127,7 @@ struct wl_event {
     int slot_count;
 
     /*
-     * The text of the "data" object when the decoder knows it already
+     * The text of the "data" object when the decoder has built it already
      * (the Event Channel decoder's full_log often is that text), or NULL.
      * wl_event_data_json() returns a copy of it while the event still has
      * data_json_fields dynamic fields and no static field.

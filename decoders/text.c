@@ -168,10 +168,10 @@ char *wl_dec_escape(char *p, const char *s, size_t n, unsigned mode)
     }
 #endif
     /*
-     * Eight bytes at a time in a 64-bit word: a run of them that holds no
-     * flagged byte is copied as a whole. The tests flag every byte below
-     * 0x20, '"', '\\' or '&' (a borrow may flag more bytes after a real
-     * hit, which only sends the word to the byte loop).
+     * Eight bytes at a time in a 64-bit word, copied whole when none of
+     * them is flagged. The tests flag every byte below 0x20, '"', '\\' or
+     * '&'. A borrow may also flag bytes after a real hit, which only sends
+     * the word to the byte loop.
      */
     const uint64_t ones = 0x0101010101010101u;
     const uint64_t highs = 0x8080808080808080u;

@@ -62,9 +62,9 @@ enum ec_section { EC_SYSTEM, EC_EVENTDATA, EC_EXTRA };
 
 /*
  * One output key and value, copied into the event's arena. For the
- * sections System and EventData name is the whole field name
- * ("win.system.<key>") and key points into it; for an extra section the
- * field name is built when the section's name is known, and name is key.
+ * sections System and EventData, name is the whole field name
+ * ("win.system.<key>") and key points into it. An extra section's field
+ * names are built once the section's name is known, so there name is key.
  */
 struct ec_pair {
     enum ec_section section;
@@ -86,7 +86,7 @@ struct ec_attr {
     size_t value, value_len;
 };
 
-/* The children of System and EventData that the decoder tells apart. */
+/* Kinds of System and EventData children that the decoder handles. */
 enum ec_item {
     EC_ITEM_OTHER,
     EC_ITEM_PROVIDER,
@@ -1359,11 +1359,11 @@ static unsigned key_bucket(const char *key, size_t len)
 
 /*
  * Returns 1 when wl_event_data_json() would print the fields of section s
- * as the section's object in full_log: the section has a pair, and no
- * value is empty (skipped there) or starts with '[' (maybe printed as a
- * JSON array), no key has a '.' (it would nest) and no two keys are equal
- * ignoring case (the later one is dropped). Values never contain a NUL:
- * they come from the C strings of the payload.
+ * as the section's object in full_log. That needs at least one pair and
+ * no value that is empty (skipped there) or starts with '[' (maybe
+ * printed as a JSON array). No key may have a '.' (it would nest) and no
+ * two keys may be equal ignoring case (the later one is dropped). Values
+ * never contain a NUL because they come from the C strings of the payload.
  */
 static int section_is_data(const struct wl_winevt *w, enum ec_section s)
 {

@@ -224,7 +224,7 @@ static char *data_json_from_fields(void)
 
 /*
  * The decoder hands full_log over as the "data" text only when they are
- * the same; either way the text is the one built from the fields.
+ * the same. Either way the text is the one built from the fields.
  */
 static void test_data_from_full_log(void)
 {
