@@ -37,15 +37,17 @@ int wl_dec_buf_append(struct wl_dec_buf *b, const char *s, size_t n);
 int wl_dec_buf_putc(struct wl_dec_buf *b, char c);
 void wl_dec_buf_free(struct wl_dec_buf *b);
 
-/* Returns 1 for the bytes cJSON escapes in a string: '"', '\\', controls. */
-int wl_dec_needs_escape(unsigned char c);
+/* Escaping modes of wl_dec_escape(), combined with '|'. */
+#define WL_DEC_ESC_JSON 1u /* as cJSON 1.7 prints a string (no quotes) */
+#define WL_DEC_ESC_AMP 2u  /* '&' written "&amp;" */
 
 /*
- * Returns the length of the leading run of the n bytes at s that need no
- * change: no '&' when amp is set, no byte that cJSON escapes when escape
- * is set.
+ * Writes the n bytes at s to p with the escapes of mode: for
+ * WL_DEC_ESC_JSON '"' and '\' escaped, \b \f \n \r \t by name, other
+ * bytes below 0x20 as \u00xx, every other byte (UTF-8 or not) unchanged.
+ * p must have room for 6 bytes per input byte. Returns the new end.
  */
-size_t wl_dec_plain_run(const char *s, size_t n, int amp, int escape);
+char *wl_dec_escape(char *p, const char *s, size_t n, unsigned mode);
 
 /* Writes cJSON's escape sequence for c at p (2 or 6 bytes); returns the
  * new end. */
@@ -57,6 +59,41 @@ char *wl_dec_put_escape(char *p, unsigned char c);
  * every other byte (UTF-8 or not) unchanged. 0 or WL_ENOMEM.
  */
 int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n);
+
+/*
+ * Appends a dynamic field like wl_event_add_field() but without copying:
+ * name and value must already be NUL-terminated strings in ev's arena,
+ * and slot is the name's slot in ev->names (see wl_dec_slot_cache_find()).
+ */
+int wl_dec_add_field_ref(struct wl_event *ev, const char *name,
+                         size_t name_len, const char *value,
+                         size_t value_len, int slot);
+
+/*
+ * Returns a number that changes whenever names changes and that no other
+ * registry of the process has had, so a cache of its lookups can tell
+ * when it is stale.
+ */
+unsigned long wl_dec_fieldnames_version(const struct wl_fieldnames *names);
+
+/*
+ * A thread's cache of field name to slot lookups, for names that come back
+ * in event after event. Names are compared byte for byte; the cache
+ * empties itself when the registry changes and when it is full.
+ */
+struct wl_dec_slot_cache;
+
+struct wl_dec_slot_cache *wl_dec_slot_cache_new(void);
+void wl_dec_slot_cache_free(struct wl_dec_slot_cache *c);
+
+/*
+ * Returns the slot of name in names as wl_fieldnames_find() does, or -1
+ * when names is NULL. It never fails: when the cache cannot store a name,
+ * the lookup goes to names directly.
+ */
+int wl_dec_slot_cache_find(struct wl_dec_slot_cache *c,
+                           const struct wl_fieldnames *names,
+                           const char *name, size_t len);
 
 /* Decoder state shared read-only by all threads. */
 struct wl_decoders {

@@ -1,9 +1,11 @@
 #include "config.h"
 
 #include "decoders/event.h"
+#include "decoders/decode-int.h"
 #include "daemon/error.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -96,7 +98,16 @@ struct wl_fieldnames {
     int *table; /* slot + 1, or 0 when empty */
     size_t table_size;
     int frozen;
+    unsigned long version; /* see wl_dec_fieldnames_version() */
 };
+
+/* Source of registry versions, unique in the process. */
+static atomic_ulong fieldnames_versions = 1;
+
+unsigned long wl_dec_fieldnames_version(const struct wl_fieldnames *names)
+{
+    return names->version;
+}
 
 static uint32_t hash_name(const char *s, size_t len)
 {
@@ -116,6 +127,7 @@ struct wl_fieldnames *wl_fieldnames_new(void)
     if (names == NULL)
         return NULL;
     names->table_size = 64;
+    names->version = atomic_fetch_add(&fieldnames_versions, 1);
     names->table = calloc(names->table_size, sizeof(*names->table));
     if (names->table == NULL) {
         free(names);
@@ -208,6 +220,7 @@ int wl_fieldnames_add(struct wl_fieldnames *names, const char *name,
     while (names->table[i] != 0)
         i = (i + 1) & mask;
     names->table[i] = slot + 1;
+    names->version = atomic_fetch_add(&fieldnames_versions, 1);
     return slot;
 }
 
@@ -258,6 +271,9 @@ void wl_event_reset(struct wl_event *ev)
     ev->agent_id = ev->agent_name = ev->agent_ip = NULL;
     ev->location = ev->full_log = ev->program_name = NULL;
     ev->full_log_len = 0;
+    ev->data_json = NULL;
+    ev->data_json_len = 0;
+    ev->data_json_fields = 0;
     ev->log = ev->dec_timestamp = NULL;
     ev->log_len = 0;
     ev->decoder_name = ev->decoder_parent = ev->decoder_type = NULL;
@@ -273,37 +289,75 @@ void wl_event_free(struct wl_event *ev)
     memset(ev, 0, sizeof(*ev));
 }
 
-int wl_event_add_field(struct wl_event *ev, const char *name, size_t name_len,
-                       const char *value, size_t value_len)
+/*
+ * Makes room for one more field. Returns it, or NULL with *r set to
+ * WL_ERANGE (the field is counted as dropped) or WL_ENOMEM.
+ */
+static struct wl_field *new_field(struct wl_event *ev, int *r)
 {
-    struct wl_field *f;
-
     if (ev->field_count >= WL_EVENT_MAX_FIELDS) {
         ev->fields_dropped++;
-        return WL_ERANGE;
+        *r = WL_ERANGE;
+        return NULL;
     }
     if (ev->field_count == ev->field_capacity) {
         size_t cap = ev->field_capacity * 2;
         struct wl_field *fields = realloc(ev->fields, cap * sizeof(*fields));
 
-        if (fields == NULL)
-            return WL_ENOMEM;
+        if (fields == NULL) {
+            *r = WL_ENOMEM;
+            return NULL;
+        }
         ev->fields = fields;
         ev->field_capacity = cap;
     }
-    f = &ev->fields[ev->field_count];
+    return &ev->fields[ev->field_count];
+}
+
+/* Counts the field that new_field() returned and indexes it by slot. */
+static void commit_field(struct wl_event *ev, struct wl_field *f, int slot)
+{
+    f->slot = slot < ev->slot_count ? slot : -1;
+    if (f->slot >= 0 && ev->slot_first[f->slot] < 0)
+        ev->slot_first[f->slot] = (int32_t)ev->field_count;
+    ev->field_count++;
+}
+
+int wl_event_add_field(struct wl_event *ev, const char *name, size_t name_len,
+                       const char *value, size_t value_len)
+{
+    int r = 0;
+    struct wl_field *f = new_field(ev, &r);
+
+    if (f == NULL)
+        return r;
     f->name = wl_arena_strndup(&ev->arena, name, name_len);
     f->value = wl_arena_strndup(&ev->arena, value, value_len);
     if (f->name == NULL || f->value == NULL)
         return WL_ENOMEM;
     f->name_len = name_len;
     f->value_len = value_len;
-    f->slot = ev->slot_count > 0
-                  ? wl_fieldnames_find(ev->names, name, name_len)
-                  : -1;
-    if (f->slot >= 0 && ev->slot_first[f->slot] < 0)
-        ev->slot_first[f->slot] = (int32_t)ev->field_count;
-    ev->field_count++;
+    commit_field(ev, f,
+                 ev->slot_count > 0
+                     ? wl_fieldnames_find(ev->names, name, name_len)
+                     : -1);
+    return 0;
+}
+
+int wl_dec_add_field_ref(struct wl_event *ev, const char *name,
+                         size_t name_len, const char *value,
+                         size_t value_len, int slot)
+{
+    int r = 0;
+    struct wl_field *f = new_field(ev, &r);
+
+    if (f == NULL)
+        return r;
+    f->name = name;
+    f->value = value;
+    f->name_len = name_len;
+    f->value_len = value_len;
+    commit_field(ev, f, slot);
     return 0;
 }
 
@@ -323,4 +377,123 @@ const struct wl_field *wl_event_field_by_name(const struct wl_event *ev,
             return &ev->fields[i];
     }
     return NULL;
+}
+
+/*
+ * Entries of a slot cache: a power of two, kept at most half full, and
+ * small enough (8 KB) to stay in the first-level data cache.
+ */
+#define SLOT_CACHE_SIZE 512
+#define SLOT_CACHE_MAX (SLOT_CACHE_SIZE / 2)
+/* Longer names are looked up directly, so the names take at most 64 KB. */
+#define SLOT_CACHE_NAME_MAX 256
+
+struct slot_entry {
+    uint32_t hash;
+    uint32_t name;     /* offset in pool */
+    uint32_t name_len; /* 0 for an empty entry */
+    int32_t slot;
+};
+
+struct wl_dec_slot_cache {
+    const struct wl_fieldnames *names;
+    unsigned long version;
+    size_t count;
+    struct wl_dec_buf pool; /* the names of the entries */
+    struct slot_entry entries[SLOT_CACHE_SIZE];
+};
+
+struct wl_dec_slot_cache *wl_dec_slot_cache_new(void)
+{
+    return calloc(1, sizeof(struct wl_dec_slot_cache));
+}
+
+void wl_dec_slot_cache_free(struct wl_dec_slot_cache *c)
+{
+    if (c == NULL)
+        return;
+    wl_dec_buf_free(&c->pool);
+    free(c);
+}
+
+/* Hashes the exact bytes of a name, eight at a time. */
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15u;
+    uint64_t h = len * k;
+    size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 29;
+    }
+    if (i < len) {
+        uint64_t w = 0;
+
+        /* The last 8 bytes again, or the bytes one by one when fewer. */
+        if (len >= 8) {
+            memcpy(&w, s + len - 8, 8);
+        } else {
+            for (; i < len; i++)
+                w = (w << 8) | (unsigned char)s[i];
+        }
+        h = (h ^ w) * k;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static void clear_cache(struct wl_dec_slot_cache *c,
+                        const struct wl_fieldnames *names)
+{
+    memset(c->entries, 0, sizeof(c->entries));
+    c->count = 0;
+    c->pool.len = 0;
+    c->names = names;
+    c->version = wl_dec_fieldnames_version(names);
+}
+
+int wl_dec_slot_cache_find(struct wl_dec_slot_cache *c,
+                           const struct wl_fieldnames *names,
+                           const char *name, size_t len)
+{
+    if (names == NULL)
+        return -1;
+    if (c->names != names || c->version != wl_dec_fieldnames_version(names))
+        clear_cache(c, names);
+    if (len == 0 || len > SLOT_CACHE_NAME_MAX)
+        return wl_fieldnames_find(names, name, len);
+
+    uint32_t hash = (uint32_t)(hash_bytes(name, len) >> 32);
+    size_t i = (size_t)hash & (SLOT_CACHE_SIZE - 1);
+    struct slot_entry *e;
+
+    for (;; i = (i + 1) & (SLOT_CACHE_SIZE - 1)) {
+        e = &c->entries[i];
+        if (e->name_len == 0)
+            break;
+        if (e->hash == hash && e->name_len == len &&
+            memcmp(c->pool.data + e->name, name, len) == 0)
+            return e->slot;
+    }
+
+    int slot = wl_fieldnames_find(names, name, len);
+    if (c->count == SLOT_CACHE_MAX) {
+        /* Names that vary from event to event filled the cache: empty it. */
+        clear_cache(c, names);
+        i = (size_t)hash & (SLOT_CACHE_SIZE - 1);
+        e = &c->entries[i];
+    }
+    size_t off = c->pool.len;
+    if (wl_dec_buf_append(&c->pool, name, len) < 0)
+        return slot;
+    e->hash = hash;
+    e->name = (uint32_t)off;
+    e->name_len = (uint32_t)len;
+    e->slot = slot;
+    c->count++;
+    return slot;
 }

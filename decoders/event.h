@@ -126,6 +126,16 @@ struct wl_event {
     int32_t *slot_first;
     int slot_count;
 
+    /*
+     * The text of the "data" object when the decoder has built it already
+     * (the Event Channel decoder's full_log often is that text), or NULL.
+     * wl_event_data_json() returns a copy of it while the event still has
+     * data_json_fields dynamic fields and no static field.
+     */
+    const char *data_json;
+    size_t data_json_len;
+    size_t data_json_fields;
+
     struct timespec received; /* CLOCK_REALTIME at arrival */
     struct wl_arena arena;
 };

@@ -354,6 +354,18 @@ static const struct {
     {WL_SF_EXTRA_DATA, "extra_data"}, {WL_SF_SYSTEM_NAME, "system_name"},
 };
 
+/* Returns 1 when ev->data_json is still the text of the "data" object. */
+static int data_json_valid(const struct wl_event *ev)
+{
+    if (ev->data_json == NULL || ev->field_count != ev->data_json_fields)
+        return 0;
+    for (int i = 0; i < WL_SF_COUNT; i++) {
+        if (ev->static_fields[i] != NULL)
+            return 0;
+    }
+    return 1;
+}
+
 char *wl_event_data_json(const struct wl_event *ev, int *nomem)
 {
     struct wl_arena arena;
@@ -362,6 +374,17 @@ char *wl_event_data_json(const struct wl_event *ev, int *nomem)
     int r = 0;
 
     *nomem = 0;
+    if (data_json_valid(ev)) {
+        char *copy = malloc(ev->data_json_len + 1);
+
+        if (copy == NULL) {
+            *nomem = 1;
+            return NULL;
+        }
+        memcpy(copy, ev->data_json, ev->data_json_len);
+        copy[ev->data_json_len] = '\0';
+        return copy;
+    }
     memset(&root, 0, sizeof(root));
     wl_arena_init(&arena, 4096);
     for (size_t i = 0; r == 0 && i < sizeof(data_order) /

@@ -49,6 +49,8 @@
 #define EC_MAX_ATTRS 49
 /* Wazuh's join buffer for unnamed <Data> is OS_MAXSTR bytes with a NUL. */
 #define EC_MAX_JOIN 65535
+/* Keys and values are carved from arena chunks of this size. */
+#define EC_CHUNK 4096
 /* The parser context is rebuilt when its name dictionary grows past this. */
 #define EC_DICT_LIMIT 20000
 
@@ -58,16 +60,44 @@ static const char wrap_close[] = "</wazlab-wrap>";
 
 enum ec_section { EC_SYSTEM, EC_EVENTDATA, EC_EXTRA };
 
-/* One output key and value; offsets into struct wl_winevt.strs. */
+/*
+ * One output key and value, copied into the event's arena. For the
+ * sections System and EventData, name is the whole field name
+ * ("win.system.<key>") and key points into it. An extra section's field
+ * names are built once the section's name is known, so there name is key.
+ */
 struct ec_pair {
     enum ec_section section;
-    size_t key, key_len;
+    const char *name;
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+};
+
+/*
+ * An attribute of a section's child. The name is libxml2's, valid for the
+ * whole parse and only compared with ASCII names, which read the same
+ * whether or not the text was read as ISO-8859-1. The value is in strs.
+ */
+struct ec_attr {
+    const char *name;
+    size_t name_len;
     size_t value, value_len;
 };
 
-struct ec_attr {
-    size_t name, name_len;
-    size_t value, value_len;
+/* Kinds of System and EventData children that the decoder handles. */
+enum ec_item {
+    EC_ITEM_OTHER,
+    EC_ITEM_PROVIDER,
+    EC_ITEM_TIME_CREATED,
+    EC_ITEM_EXECUTION,
+    EC_ITEM_CHANNEL,
+    EC_ITEM_SECURITY,
+    EC_ITEM_LEVEL,
+    EC_ITEM_KEYWORDS,
+    EC_ITEM_CORRELATION,
+    EC_ITEM_DATA
 };
 
 /* A value remembered for severity or category: offset, or len == -1. */
@@ -77,6 +107,10 @@ struct ec_ref {
 };
 
 struct wl_winevt {
+    struct wl_event *ev; /* the event being decoded */
+    char *chunk;         /* free part of the current arena chunk */
+    size_t chunk_left;
+    struct wl_dec_slot_cache *slots;
     xmlParserCtxtPtr ctxt;
     xmlSAXHandler sax;
 
@@ -100,8 +134,15 @@ struct wl_winevt {
     int latin1;
     int root_state; /* 0 before the first root, 1 inside, 2 after */
     enum ec_section section;
-    size_t item_name, item_name_len;   /* child of a section */
-    size_t child_name, child_name_len; /* grandchild in an extra section */
+    /*
+     * Names of the current child of a section and grandchild of an extra
+     * section: libxml2's own strings, or copies of their original bytes
+     * when the text is read as ISO-8859-1.
+     */
+    const char *item_name, *child_name;
+    size_t item_name_len, child_name_len;
+    struct wl_dec_buf item_copy, child_copy;
+    enum ec_item item;
     struct ec_attr attrs[EC_MAX_ATTRS];
     int nattrs;
     struct ec_ref level, keywords, category, subcategory, audit;
@@ -170,23 +211,8 @@ static int build_input(struct wl_winevt *w, const char *text, size_t n,
     p += sizeof(wrap_open) - 1;
     if (raw)
         *p++ = '"';
-    size_t i = 0;
-    while (i < n) {
-        size_t start = i;
-
-        i += wl_dec_plain_run(text + i, n - i, 1, raw);
-        memcpy(p, text + start, i - start);
-        p += i - start;
-        if (i == n)
-            break;
-        unsigned char c = (unsigned char)text[i++];
-        if (c == '&') {
-            memcpy(p, "&amp;", 5);
-            p += 5;
-        } else {
-            p = wl_dec_put_escape(p, c);
-        }
-    }
+    p = wl_dec_escape(p, text, n,
+                      raw ? WL_DEC_ESC_JSON | WL_DEC_ESC_AMP : WL_DEC_ESC_AMP);
     if (raw)
         *p++ = '"';
     memcpy(p, wrap_close, sizeof(wrap_close));
@@ -247,8 +273,8 @@ static const char *orig_bytes(struct wl_winevt *w, const xmlChar *s,
  * from strs itself, so *a and *b (either may be NULL) are moved along when
  * the buffer moves.
  */
-static int reserve_strs(struct wl_winevt *w, size_t n, const char **a,
-                        const char **b)
+static int grow_strs(struct wl_winevt *w, size_t n, const char **a,
+                     const char **b)
 {
     /* Compared as integers: the pointers may be in unrelated objects. */
     uintptr_t base = (uintptr_t)w->strs.data;
@@ -269,6 +295,14 @@ static int reserve_strs(struct wl_winevt *w, size_t n, const char **a,
     if (b_in)
         *b = w->strs.data + b_off;
     return 0;
+}
+
+static inline int reserve_strs(struct wl_winevt *w, size_t n,
+                               const char **a, const char **b)
+{
+    if (n < w->strs.cap - w->strs.len)
+        return 0;
+    return grow_strs(w, n, a, b);
 }
 
 /* Copies s into strs, lowering its first byte if lower is set. */
@@ -292,10 +326,41 @@ static const char *str_at(const struct wl_winevt *w, size_t off)
     return w->strs.data + off;
 }
 
-static void add_pair_off(struct wl_winevt *w, enum ec_section section,
-                         size_t key, size_t key_len, size_t value,
-                         size_t value_len)
+/* Field name prefixes by section. */
+static const char *const section_prefix[] = {"win.system.", "win.eventdata.",
+                                             ""};
+static const size_t section_prefix_len[] = {11, 14, 0};
+
+/* Returns n bytes of the event's arena, or NULL when out of memory. */
+static char *pair_alloc(struct wl_winevt *w, size_t n)
 {
+    char *p;
+
+    if (n > EC_CHUNK)
+        return wl_arena_alloc(&w->ev->arena, n);
+    if (n > w->chunk_left) {
+        w->chunk = wl_arena_alloc(&w->ev->arena, EC_CHUNK);
+        w->chunk_left = w->chunk != NULL ? EC_CHUNK : 0;
+        if (w->chunk == NULL)
+            return NULL;
+    }
+    p = w->chunk;
+    w->chunk += n;
+    w->chunk_left -= n;
+    return p;
+}
+
+/*
+ * Copies key (its first byte lowered if lower is set) and value into the
+ * event's arena and adds them as a pair.
+ */
+static void add_pair(struct wl_winevt *w, enum ec_section section,
+                     const char *key, size_t key_len, int lower,
+                     const char *value, size_t value_len)
+{
+    size_t prefix_len = section_prefix_len[section];
+    char *name;
+
     if (w->npairs == w->pairs_cap) {
         size_t cap = w->pairs_cap ? w->pairs_cap * 2 : 64;
         struct ec_pair *pairs = realloc(w->pairs, cap * sizeof(*pairs));
@@ -307,24 +372,23 @@ static void add_pair_off(struct wl_winevt *w, enum ec_section section,
         w->pairs = pairs;
         w->pairs_cap = cap;
     }
-    w->pairs[w->npairs++] = (struct ec_pair){section, key, key_len, value,
-                                             value_len};
-}
-
-/* Adds key (lowered first byte if lower) and value, both copied. */
-static void add_pair(struct wl_winevt *w, enum ec_section section,
-                     const char *key, size_t key_len, int lower,
-                     const char *value, size_t value_len)
-{
-    /* Reserve both at once so neither copy moves the other's source. */
-    if (reserve_strs(w, key_len + value_len + 2, &key, &value) < 0)
+    name = pair_alloc(w, prefix_len + key_len + value_len + 2);
+    if (name == NULL) {
+        no_memory(w);
         return;
+    }
 
-    size_t k = save_str(w, key, key_len, lower);
-    size_t v = save_str(w, value, value_len, 0);
-
-    if (!w->nomem)
-        add_pair_off(w, section, k, key_len, v, value_len);
+    char *k = name + prefix_len;
+    char *v = k + key_len + 1;
+    memcpy(name, section_prefix[section], prefix_len);
+    memcpy(k, key, key_len);
+    k[key_len] = '\0';
+    if (lower && key_len > 0 && k[0] >= 'A' && k[0] <= 'Z')
+        k[0] = (char)(k[0] - 'A' + 'a');
+    memcpy(v, value, value_len);
+    v[value_len] = '\0';
+    w->pairs[w->npairs++] = (struct ec_pair){section, name, k, key_len, v,
+                                             value_len};
 }
 
 static int equals(const char *s, size_t len, const char *lit)
@@ -353,12 +417,6 @@ static struct ec_ref remember(struct wl_winevt *w, const char *s, size_t len)
     return ref;
 }
 
-static const char *attr_name(const struct wl_winevt *w, int i, size_t *len)
-{
-    *len = w->attrs[i].name_len;
-    return str_at(w, w->attrs[i].name);
-}
-
 static const char *attr_value(const struct wl_winevt *w, int i, size_t *len)
 {
     *len = w->attrs[i].value_len;
@@ -367,10 +425,7 @@ static const char *attr_value(const struct wl_winevt *w, int i, size_t *len)
 
 static int attr_is(const struct wl_winevt *w, int i, const char *lit)
 {
-    size_t len;
-    const char *name = attr_name(w, i, &len);
-
-    return equals(name, len, lit);
+    return equals(w->attrs[i].name, w->attrs[i].name_len, lit);
 }
 
 /* Adds the attribute i of the current item under key if it is present. */
@@ -388,7 +443,7 @@ static void end_system_item(struct wl_winevt *w, const char *name,
 {
     int n = w->nattrs;
 
-    if (equals(name, name_len, "Provider") && n > 0) {
+    if (w->item == EC_ITEM_PROVIDER && n > 0) {
         for (int i = 0; i < n; i++) {
             if (attr_is(w, i, "Name"))
                 system_attr(w, i, "providerName");
@@ -397,38 +452,53 @@ static void end_system_item(struct wl_winevt *w, const char *name,
             else if (attr_is(w, i, "EventSourceName"))
                 system_attr(w, i, "eventSourceName");
         }
-    } else if (equals(name, name_len, "TimeCreated") && n > 0) {
+    } else if (w->item == EC_ITEM_TIME_CREATED && n > 0) {
         if (attr_is(w, 0, "SystemTime"))
             system_attr(w, 0, "systemTime");
-    } else if (equals(name, name_len, "Execution") && n > 0) {
+    } else if (w->item == EC_ITEM_EXECUTION && n > 0) {
         for (int i = 0; i < n; i++) {
             if (attr_is(w, i, "ProcessID"))
                 system_attr(w, i, "processID");
             else if (attr_is(w, i, "ThreadID"))
                 system_attr(w, i, "threadID");
         }
-    } else if (equals(name, name_len, "Channel")) {
+    } else if (w->item == EC_ITEM_CHANNEL) {
         add_pair(w, EC_SYSTEM, "channel", 7, 0, text, len);
         /* Wazuh compares the first attribute's value, not its name. */
         size_t vlen = 0;
         if (n > 0 && equals(attr_value(w, 0, &vlen), vlen, "UserID"))
             add_pair(w, EC_SYSTEM, "userID", 6, 0, "UserID", 6);
-    } else if (equals(name, name_len, "Security")) {
+    } else if (w->item == EC_ITEM_SECURITY) {
         size_t vlen = 0;
         if (n > 0 && equals(attr_value(w, 0, &vlen), vlen, "UserID"))
             add_pair(w, EC_SYSTEM, "securityUserID", 14, 0, "UserID", 6);
-    } else if (equals(name, name_len, "Level")) {
-        /* name points into strs: use it before anything is saved. */
+    } else if (w->item == EC_ITEM_LEVEL) {
         add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
         w->level = remember(w, text, len);
-    } else if (equals(name, name_len, "Keywords")) {
+    } else if (w->item == EC_ITEM_KEYWORDS) {
         add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
         w->keywords = remember(w, text, len);
-    } else if (equals(name, name_len, "Correlation")) {
+    } else if (w->item == EC_ITEM_CORRELATION) {
         /* Always skipped. */
     } else if (len > 0) {
         add_pair(w, EC_SYSTEM, name, name_len, 1, text, len);
     }
+}
+
+/*
+ * Returns 1 when key, its first byte lowered, is lit (lit_len bytes, the
+ * first lower-case).
+ */
+static int lowered_key_is(const char *key, size_t len, const char *lit,
+                          size_t lit_len)
+{
+    char first;
+
+    if (len == 0 || lit_len != len)
+        return 0;
+    first = key[0] >= 'A' && key[0] <= 'Z' ? (char)(key[0] - 'A' + 'a')
+                                           : key[0];
+    return first == lit[0] && memcmp(key + 1, lit + 1, len - 1) == 0;
 }
 
 /* A named <Data>: key from the Name attribute value, lowered. */
@@ -437,37 +507,27 @@ static void add_named_data(struct wl_winevt *w, int i, const char *text,
 {
     size_t key_len;
     const char *key = attr_value(w, i, &key_len);
-    size_t key_off = save_str(w, key, key_len, 1);
     size_t vlen = trimmed_len(text, len);
 
-    if (w->nomem)
-        return;
-    key = str_at(w, key_off);
-    int is_category = equals(key, key_len, "categoryId");
-    int is_subcategory = equals(key, key_len, "subcategoryId");
-    int is_audit = equals(key, key_len, "auditPolicyChanges");
-
-    /* Saving moves strs: key is not used past this point. */
-    if (is_category)
-        w->category = remember(w, text, vlen);
-    else if (is_subcategory)
-        w->subcategory = remember(w, text, vlen);
-
-    if (is_audit) {
+    /* Saving moves strs: key is compared before anything is saved. */
+    if (lowered_key_is(key, key_len, "auditPolicyChanges", 18)) {
         w->audit = remember(w, text, vlen);
         add_pair(w, EC_EVENTDATA, "auditPolicyChangesId", 20, 0, text, vlen);
-    } else {
-        size_t v = save_str(w, text, vlen, 0);
-        if (!w->nomem)
-            add_pair_off(w, EC_EVENTDATA, key_off, key_len, v, vlen);
+        return;
     }
+    if (lowered_key_is(key, key_len, "categoryId", 10))
+        w->category = remember(w, text, vlen);
+    else if (lowered_key_is(key, key_len, "subcategoryId", 13))
+        w->subcategory = remember(w, text, vlen);
+    key = attr_value(w, i, &key_len);
+    add_pair(w, EC_EVENTDATA, key, key_len, 1, text, vlen);
 }
 
 /* An <EventData> child ended with content text. */
 static void end_eventdata_item(struct wl_winevt *w, const char *name,
                                size_t name_len, const char *text, size_t len)
 {
-    int is_data = equals(name, name_len, "Data");
+    int is_data = w->item == EC_ITEM_DATA;
 
     if (len == 0 || skipped_value(text, len))
         return;
@@ -542,6 +602,59 @@ static const char *attr_bytes(struct wl_winevt *w, const xmlChar *v,
     return out;
 }
 
+/* Returns which child of System or EventData the name is. */
+static enum ec_item item_of(const char *name, size_t len)
+{
+    switch (len) {
+    case 4:
+        return memcmp(name, "Data", 4) == 0 ? EC_ITEM_DATA : EC_ITEM_OTHER;
+    case 5:
+        return memcmp(name, "Level", 5) == 0 ? EC_ITEM_LEVEL : EC_ITEM_OTHER;
+    case 7:
+        return memcmp(name, "Channel", 7) == 0 ? EC_ITEM_CHANNEL
+                                               : EC_ITEM_OTHER;
+    case 8:
+        if (memcmp(name, "Provider", 8) == 0)
+            return EC_ITEM_PROVIDER;
+        if (memcmp(name, "Security", 8) == 0)
+            return EC_ITEM_SECURITY;
+        if (memcmp(name, "Keywords", 8) == 0)
+            return EC_ITEM_KEYWORDS;
+        return EC_ITEM_OTHER;
+    case 9:
+        return memcmp(name, "Execution", 9) == 0 ? EC_ITEM_EXECUTION
+                                                 : EC_ITEM_OTHER;
+    case 11:
+        if (memcmp(name, "TimeCreated", 11) == 0)
+            return EC_ITEM_TIME_CREATED;
+        if (memcmp(name, "Correlation", 11) == 0)
+            return EC_ITEM_CORRELATION;
+        return EC_ITEM_OTHER;
+    default:
+        return EC_ITEM_OTHER;
+    }
+}
+
+/*
+ * Points *out at an element name: name itself when it is libxml2's
+ * string, or a copy in copy when it was converted from ISO-8859-1.
+ */
+static void keep_name(struct wl_winevt *w, const char *name, size_t len,
+                      struct wl_dec_buf *copy, const char **out)
+{
+    if (!w->latin1) {
+        *out = name;
+        return;
+    }
+    copy->len = 0;
+    if (wl_dec_buf_append(copy, name, len) < 0) {
+        no_memory(w);
+        *out = "";
+        return;
+    }
+    *out = copy->data;
+}
+
 /* Checks an element's limits and keeps what the decoder needs of it. */
 static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
 {
@@ -566,6 +679,7 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         w->root_state = 1;
 
     int keep = w->root_state == 1;
+    int keep_attrs = 0;
     if (keep && level == 2) {
         if (equals(name, name_len, "System"))
             w->section = EC_SYSTEM;
@@ -574,47 +688,66 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
         else
             w->section = EC_EXTRA;
     } else if (keep && level == 3) {
-        w->item_name = save_str(w, name, name_len, 0);
+        keep_name(w, name, name_len, &w->item_copy, &w->item_name);
         w->item_name_len = name_len;
+        w->item = w->section == EC_EXTRA ? EC_ITEM_OTHER
+                                         : item_of(name, name_len);
+        /* Only these children read their attributes. */
+        keep_attrs = w->section == EC_EVENTDATA ||
+                     (w->section == EC_SYSTEM &&
+                      w->item >= EC_ITEM_PROVIDER &&
+                      w->item <= EC_ITEM_SECURITY);
     } else if (keep && level == 4 && w->section == EC_EXTRA) {
         /* A grandchild of an extra section: its name is the key. */
-        w->child_name = save_str(w, name, name_len, 0);
+        keep_name(w, name, name_len, &w->child_copy, &w->child_name);
         w->child_name_len = name_len;
     }
 
     int count = 0;
     for (int i = 0; atts != NULL && atts[i] != NULL; i += 2) {
         struct ec_attr *a = &w->attrs[count < EC_MAX_ATTRS ? count : 0];
-        size_t len;
+        size_t xlen, len;
         const char *text;
 
         if (count == EC_MAX_ATTRS) {
             fail_parse(w);
             return;
         }
-        text = orig_bytes(w, atts[i], strlen((const char *)atts[i]), &len);
+        xlen = strlen((const char *)atts[i]);
+        orig_bytes(w, atts[i], xlen, &len);
         if (len >= EC_MAX_TEXT) {
             fail_parse(w);
             return;
         }
-        if (keep && level == 3) {
-            a->name = save_str(w, text, len, 0);
-            a->name_len = len;
+        if (keep_attrs) {
+            a->name = (const char *)atts[i];
+            a->name_len = xlen;
         }
-        /* Wazuh's reader ends an attribute value at any '>'. */
-        text = attr_bytes(w, atts[i + 1], &len);
-        if (len >= EC_MAX_TEXT || memchr(text, '>', len) != NULL) {
+        /*
+         * Wazuh's reader ends an attribute value at any '>'. Most values
+         * have neither '>' nor '&' and are used as libxml2 gives them.
+         */
+        text = (const char *)atts[i + 1];
+        len = w->latin1 ? 0 : strcspn(text, "&>");
+        if (w->latin1 || text[len] != '\0') {
+            text = attr_bytes(w, atts[i + 1], &len);
+            if (memchr(text, '>', len) != NULL) {
+                fail_parse(w);
+                return;
+            }
+        }
+        if (len >= EC_MAX_TEXT) {
             fail_parse(w);
             return;
         }
-        if (keep && level == 3) {
+        if (keep_attrs) {
             a->value = save_str(w, text, len, 0);
             a->value_len = len;
         }
         count++;
     }
     if (keep && level == 3)
-        w->nattrs = count;
+        w->nattrs = keep_attrs ? count : 0;
 }
 
 static void on_end(void *ctx, const xmlChar *xname)
@@ -630,18 +763,17 @@ static void on_end(void *ctx, const xmlChar *xname)
         size_t len = w->text.len;
 
         if (level == 3) {
-            const char *name = str_at(w, w->item_name);
+            const char *name = w->item_name;
 
             if (w->section == EC_SYSTEM)
                 end_system_item(w, name, w->item_name_len, text, len);
             else if (w->section == EC_EVENTDATA)
                 end_eventdata_item(w, name, w->item_name_len, text, len);
             else
-                w->extra_name = (struct ec_ref){w->item_name,
-                                                (long)w->item_name_len};
+                w->extra_name = remember(w, name, w->item_name_len);
         } else if (w->section == EC_EXTRA && len > 0 &&
                    !skipped_value(text, len)) {
-            add_pair(w, EC_EXTRA, str_at(w, w->child_name),
+            add_pair(w, EC_EXTRA, w->child_name,
                      w->child_name_len, 1, text, trimmed_len(text, len));
         }
     }
@@ -734,7 +866,9 @@ struct wl_winevt *wl_winevt_new(void)
     w->sax.error = on_error;
     w->sax.fatalError = on_error;
     w->sax.warning = on_warning;
-    if (new_context(w) < 0) {
+    w->slots = wl_dec_slot_cache_new();
+    if (w->slots == NULL || new_context(w) < 0) {
+        wl_dec_slot_cache_free(w->slots);
         free(w);
         return NULL;
     }
@@ -754,6 +888,9 @@ void wl_winevt_free(struct wl_winevt *w)
     wl_dec_buf_free(&w->name);
     wl_dec_buf_free(&w->join);
     wl_dec_buf_free(&w->conv);
+    wl_dec_buf_free(&w->item_copy);
+    wl_dec_slot_cache_free(w->slots);
+    wl_dec_buf_free(&w->child_copy);
     free(w->pairs);
     free(w);
 }
@@ -1098,50 +1235,89 @@ static int count_section(const struct wl_winevt *w, enum ec_section s)
     return n;
 }
 
+/* Writes s as a JSON string at p, which has room for 6 * n + 2 bytes. */
+static char *put_string(char *p, const char *s, size_t n)
+{
+    *p++ = '"';
+    p = wl_dec_escape(p, s, n, WL_DEC_ESC_JSON);
+    *p++ = '"';
+    return p;
+}
+
 /* Writes "key":{...} for one section into w->out. */
 static int print_section(struct wl_winevt *w, enum ec_section s,
                          const char *key, size_t key_len)
 {
     struct wl_dec_buf *o = &w->out;
+    size_t need = key_len * 6 + 5;
     int first = 1;
 
-    if (wl_dec_json_escape(o, key, key_len) < 0 ||
-        wl_dec_buf_append(o, ":{", 2) < 0)
+    /* Room for every byte escaped, the quotes and the punctuation. */
+    for (size_t i = 0; i < w->npairs; i++) {
+        const struct ec_pair *p = &w->pairs[i];
+
+        if (p->section == s)
+            need += (p->key_len + p->value_len) * 6 + 6;
+    }
+    if (wl_dec_buf_reserve(o, need) < 0)
         return WL_ENOMEM;
+
+    char *q = put_string(o->data + o->len, key, key_len);
+    *q++ = ':';
+    *q++ = '{';
     for (size_t i = 0; i < w->npairs; i++) {
         const struct ec_pair *p = &w->pairs[i];
 
         if (p->section != s)
             continue;
-        if ((!first && wl_dec_buf_putc(o, ',') < 0) ||
-            wl_dec_json_escape(o, str_at(w, p->key), p->key_len) < 0 ||
-            wl_dec_buf_putc(o, ':') < 0 ||
-            wl_dec_json_escape(o, str_at(w, p->value), p->value_len) < 0)
-            return WL_ENOMEM;
+        if (!first)
+            *q++ = ',';
+        q = put_string(q, p->key, p->key_len);
+        *q++ = ':';
+        q = put_string(q, p->value, p->value_len);
         first = 0;
     }
-    return wl_dec_buf_putc(o, '}');
+    *q++ = '}';
+    o->len = (size_t)(q - o->data);
+    o->data[o->len] = '\0';
+    return 0;
 }
 
-/* Adds the fields of one section, named win.<section>.<key>. */
+/*
+ * Adds the fields of one section, named win.<section>.<key>; section and
+ * len give the name of an extra section, whose pairs have no full name.
+ */
 static int add_fields(struct wl_winevt *w, struct wl_event *ev,
                       enum ec_section s, const char *section, size_t len)
 {
     for (size_t i = 0; i < w->npairs; i++) {
         const struct ec_pair *p = &w->pairs[i];
-        struct wl_dec_buf *n = &w->name;
+        const char *name = p->name;
+        size_t name_len = section_prefix_len[s] + p->key_len;
 
         if (p->section != s)
             continue;
-        n->len = 0;
-        if (wl_dec_buf_append(n, "win.", 4) < 0 ||
-            wl_dec_buf_append(n, section, len) < 0 ||
-            wl_dec_buf_putc(n, '.') < 0 ||
-            wl_dec_buf_append(n, str_at(w, p->key), p->key_len) < 0)
-            return WL_ENOMEM;
+        if (s == EC_EXTRA) {
+            char *full;
 
-        int r = wl_event_add_field(ev, n->data, n->len, str_at(w, p->value),
-                                   p->value_len);
+            name_len = 4 + len + 1 + p->key_len;
+            full = wl_arena_alloc(&ev->arena, name_len + 1);
+            if (full == NULL)
+                return WL_ENOMEM;
+            memcpy(full, "win.", 4);
+            memcpy(full + 4, section, len);
+            full[4 + len] = '.';
+            memcpy(full + 5 + len, p->key, p->key_len);
+            full[name_len] = '\0';
+            name = full;
+        }
+
+        int slot = ev->slot_count > 0
+                       ? wl_dec_slot_cache_find(w->slots, ev->names, name,
+                                                name_len)
+                       : -1;
+        int r = wl_dec_add_field_ref(ev, name, name_len, p->value,
+                                     p->value_len, slot);
         if (r == WL_ENOMEM)
             return r;
         if (r == WL_ERANGE)
@@ -1151,6 +1327,96 @@ static int add_fields(struct wl_winevt *w, struct wl_event *ev,
                            WL_EVENT_MAX_FIELDS);
     }
     return 0;
+}
+
+/* Compares two keys ignoring case as cJSON's object lookup does. */
+static int same_key(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    if (a_len != b_len)
+        return 0;
+    for (size_t i = 0; i < a_len; i++) {
+        int x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+        if (x != y && tolower(x) != tolower(y))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Returns a hash in 0..127 that keys equal ignoring case share: their
+ * lengths are equal, and so are the tolower() of their first and last
+ * bytes.
+ */
+static unsigned key_bucket(const char *key, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return (unsigned)(len * 7 + (size_t)tolower((unsigned char)key[0]) +
+                      3 * (size_t)tolower((unsigned char)key[len - 1])) &
+           127;
+}
+
+/*
+ * Returns 1 when wl_event_data_json() would print the fields of section s
+ * as the section's object in full_log. That needs at least one pair and
+ * no value that is empty (skipped there) or starts with '[' (maybe
+ * printed as a JSON array). No key may have a '.' (it would nest) and no
+ * two keys may be equal ignoring case (the later one is dropped). Values
+ * never contain a NUL because they come from the C strings of the payload.
+ */
+static int section_is_data(const struct wl_winevt *w, enum ec_section s)
+{
+    uint64_t seen[2] = {0, 0};
+    int count = 0;
+
+    for (size_t i = 0; i < w->npairs; i++) {
+        const struct ec_pair *p = &w->pairs[i];
+        const char *key = p->key;
+
+        if (p->section != s)
+            continue;
+        if (p->value_len == 0 || p->value[0] == '[' ||
+            memchr(key, '.', p->key_len) != NULL)
+            return 0;
+
+        unsigned b = key_bucket(key, p->key_len);
+        uint64_t bit = (uint64_t)1 << (b & 63);
+        if (seen[b >> 6] & bit) {
+            for (size_t j = 0; j < i; j++) {
+                const struct ec_pair *q = &w->pairs[j];
+
+                if (q->section == s &&
+                    same_key(q->key, q->key_len, key, p->key_len))
+                    return 0;
+            }
+        }
+        seen[b >> 6] |= bit;
+        count++;
+    }
+    return count > 0;
+}
+
+/*
+ * Returns 1 when full_log, as emit() printed it, is also the text of the
+ * "data" object: every pair became a field and every section printed
+ * reads the same there.
+ */
+static int full_log_is_data(const struct wl_winevt *w,
+                            const struct wl_event *ev, int has_eventdata,
+                            const char *extra, long extra_len)
+{
+    if (ev->fields_dropped > 0 || ev->field_count != w->npairs ||
+        !section_is_data(w, EC_SYSTEM))
+        return 0;
+    if (has_eventdata && !section_is_data(w, EC_EVENTDATA))
+        return 0;
+    if (extra_len < 0)
+        return 1;
+    return memchr(extra, '.', (size_t)extra_len) == NULL &&
+           !same_key(extra, (size_t)extra_len, "system", 6) &&
+           !same_key(extra, (size_t)extra_len, "eventdata", 9) &&
+           section_is_data(w, EC_EXTRA);
 }
 
 /* Builds full_log and the fields from the pairs collected. */
@@ -1196,6 +1462,14 @@ static int emit(struct wl_winevt *w, struct wl_event *ev)
         r = add_fields(w, ev, EC_EVENTDATA, "eventdata", 9);
     if (r == 0 && has_extra)
         r = add_fields(w, ev, EC_EXTRA, str_at(w, extra_off), extra_len);
+    if (r == 0 &&
+        full_log_is_data(w, ev, has_eventdata,
+                         has_extra ? str_at(w, extra_off) : "",
+                         has_extra ? (long)extra_len : -1)) {
+        ev->data_json = full_log;
+        ev->data_json_len = o->len;
+        ev->data_json_fields = ev->field_count;
+    }
     return r;
 }
 
@@ -1257,6 +1531,9 @@ int wl_winevt_decode(struct wl_winevt *w, const char *log, struct wl_event *ev,
     int r = 0;
 
     reset_state(w);
+    w->ev = ev;
+    w->chunk = NULL;
+    w->chunk_left = 0;
     ev->decoder_name = "windows_eventchannel";
     ev->decoder_type = "ossec";
     ev->decoder_parent = NULL;

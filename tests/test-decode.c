@@ -203,6 +203,153 @@ static int decode_ec(const char *payload)
     return r;
 }
 
+/* The "data" text of ev built from its fields alone. */
+static char *data_json_from_fields(void)
+{
+    struct wl_event copy;
+    int nomem;
+    char *json;
+
+    if (wl_event_init(&copy, NULL) < 0)
+        abort();
+    for (size_t i = 0; i < ev.field_count; i++)
+        wl_event_add_field(&copy, ev.fields[i].name, ev.fields[i].name_len,
+                           ev.fields[i].value, ev.fields[i].value_len);
+    json = wl_event_data_json(&copy, &nomem);
+    wl_event_free(&copy);
+    return json;
+}
+
+#define EC_EVENT(inner) "{\"Event\":\"<Event>" inner "</Event>\"}"
+
+/*
+ * The decoder hands full_log over as the "data" text only when they are
+ * the same. Either way the text is the one built from the fields.
+ */
+static void test_data_from_full_log(void)
+{
+    static const struct {
+        const char *name;
+        const char *payload;
+        int reused;
+    } cases[] = {
+        {"plain event",
+         EC_EVENT("<System><EventID>1</EventID></System><EventData>"
+                  "<Data Name='Image'>C:\\\\a \\\"b\\\"</Data></EventData>"),
+         1},
+        {"extra section",
+         EC_EVENT("<System><EventID>1</EventID></System><UserData><X>"
+                  "<A>1</A></X></UserData>"),
+         1},
+        {"keys equal ignoring case",
+         EC_EVENT("<System><EventID>1</EventID></System><EventData>"
+                  "<Data Name='Image'>a</Data><Data Name='image'>b</Data>"
+                  "</EventData>"),
+         0},
+        {"dotted key",
+         EC_EVENT("<System><EventID>1</EventID></System><EventData>"
+                  "<Data Name='a.b'>x</Data></EventData>"),
+         0},
+        {"array value",
+         EC_EVENT("<System><EventID>1</EventID></System><EventData>"
+                  "<Data Name='list'>[1,2]</Data></EventData>"),
+         0},
+        {"empty value",
+         EC_EVENT("<System><Provider Name=''/><EventID>1</EventID>"
+                  "</System>"),
+         0},
+        {"extra section named system",
+         EC_EVENT("<System><EventID>1</EventID></System><UserData><System>"
+                  "<A>1</A></System></UserData>"),
+         0},
+        {"empty extra section",
+         EC_EVENT("<System><EventID>1</EventID></System><UserData><X/>"
+                  "</UserData>"),
+         0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *name = cases[i].name;
+
+        is_int(decode_ec(cases[i].payload), 0, "%s: decodes", name);
+        is_int(ev.data_json != NULL, cases[i].reused,
+               "%s: full_log reused as data", name);
+
+        char *got = data_json();
+        char *expected = data_json_from_fields();
+        is_str(got, expected, "%s: data text", name);
+        free(got);
+        free(expected);
+    }
+}
+
+/* Decodes an Event Channel payload of agent 001 into e. */
+static int decode_into(struct wl_event *e, const char *payload)
+{
+    char msg[1024];
+    int n = snprintf(msg, sizeof(msg), "f:[001] (WIN10) any->EventChannel:%s",
+                     payload);
+
+    wl_event_reset(e);
+    return wl_decode(decoders, scratch, msg, (size_t)n, e, &stats);
+}
+
+/* Checks that every field of e has the slot its name has in names. */
+static void check_slots(const struct wl_event *e,
+                        const struct wl_fieldnames *names, const char *what)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < e->field_count; i++) {
+        const struct wl_field *f = &e->fields[i];
+
+        bad += f->slot != wl_fieldnames_find(names, f->name, f->name_len);
+    }
+    is_int(bad, 0, "%s: every field in its slot", what);
+}
+
+/* Slots stay right across events and when the registry changes. */
+static void test_slots(void)
+{
+    static const char payload[] =
+        EC_EVENT("<System><EventID>4688</EventID><Channel>Security</Channel>"
+                 "</System><EventData><Data Name='NewProcessName'>a.exe"
+                 "</Data></EventData>");
+    struct wl_fieldnames *first = wl_fieldnames_new();
+    struct wl_fieldnames *second = wl_fieldnames_new();
+    struct wl_event e1, e2;
+
+    if (first == NULL || second == NULL)
+        abort();
+    wl_fieldnames_add(first, "win.system.eventID", 18);
+    wl_fieldnames_add(first, "win.eventdata.newProcessName", 28);
+    wl_fieldnames_freeze(first);
+    wl_fieldnames_add(second, "win.system.channel", 18);
+    wl_fieldnames_add(second, "WIN.EVENTDATA.NEWPROCESSNAME", 28);
+    wl_fieldnames_add(second, "win.system.eventID", 18);
+    wl_fieldnames_freeze(second);
+    if (wl_event_init(&e1, first) < 0 || wl_event_init(&e2, second) < 0)
+        abort();
+
+    for (int pass = 0; pass < 2; pass++) {
+        is_int(decode_into(&e1, payload), 0, "first registry: decodes");
+        check_slots(&e1, first, "first registry");
+        const struct wl_field *f = wl_event_field_by_slot(&e1, 1);
+        is_str(f ? f->value : NULL, "a.exe", "first registry: slot 1");
+
+        is_int(decode_into(&e2, payload), 0, "second registry: decodes");
+        check_slots(&e2, second, "second registry");
+        f = wl_event_field_by_slot(&e2, 0);
+        is_str(f ? f->value : NULL, "Security", "second registry: slot 0");
+        f = wl_event_field_by_slot(&e2, 2);
+        is_str(f ? f->value : NULL, "4688", "second registry: slot 2");
+    }
+    wl_event_free(&e1);
+    wl_event_free(&e2);
+    wl_fieldnames_free(first);
+    wl_fieldnames_free(second);
+}
+
 static const char message_only[] =
     "{\"win\":{\"system\":{\"message\":\"\\\"m\\\"\"}}}";
 
@@ -433,6 +580,8 @@ int main(void)
     test_predecode();
     test_json_decoder();
     test_data_json();
+    test_data_from_full_log();
+    test_slots();
     test_malformed();
     test_limits();
     test_forms();
