@@ -11,7 +11,7 @@ bench-daemon: wazlabd$(EXEEXT)
 
 # Wazuh agents end to end (native protocol, analysis, SQLite writer) with
 # 1, 100 and 1,000 agents from wazlab-send --native: make
-# bench-native-e2e; results go in docs/benchmarks-native.md.
+# bench-native-e2e; results go in docs/benchmarks.md.
 EXTRA_DIST += bench/native-e2e-bench.py
 .PHONY: bench-native-e2e
 bench-native-e2e: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
