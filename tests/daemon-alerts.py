@@ -1,8 +1,8 @@
 """The main job end to end: real Sysmon process-creation events sent over
 TLS become alert rows in SQLite. A schtasks /create ... /tr "cmd.exe ..."
 started by cmd.exe reaches rule 100300 (level 12, T1053.005) with the
-built-in ruleset and, when Wazuh's stock ruleset is available, with it;
-the same event scheduling a program in Program Files does not."""
+built-in ruleset. It does so with Wazuh's stock ruleset too, when that is
+available. The same event scheduling a program in Program Files does not."""
 
 import json
 import os
@@ -43,8 +43,8 @@ def forwarded(payload, agent_id="001", name="WIN10"):
 
 
 def run(tap, label, work, ruleset_xml, bodies):
-    """Sends bodies to a daemon with that ruleset; returns its alert rows
-    and the lines of its alerts.json."""
+    """Sends bodies to a daemon with that ruleset; returns its alert rows,
+    the lines of its alerts.json and its archived events."""
     port = dl.free_port()
     extra = ("<global><jsonout_output>yes</jsonout_output></global>\n"
              + ruleset_xml)
@@ -60,12 +60,17 @@ def run(tap, label, work, ruleset_xml, bodies):
                         "SELECT rule_id, level, mitre, groups, description, "
                         "agent_id, agent_name, location FROM alerts "
                         "ORDER BY id")
+        events = dl.query(
+            d.db_path,
+            "SELECT decoder, json_extract(fields, '$.win.system.eventID'), "
+            "json_extract(fields, '$.win.system.providerName') "
+            "FROM events ORDER BY id")
         path = os.path.join(d.data_dir, "alerts.json")
         lines = []
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 lines = [json.loads(x) for x in f if x.strip()]
-        return rows, lines
+        return rows, lines, events
     finally:
         d.kill()
 
@@ -104,13 +109,17 @@ def main():
     schtasks = samples[SCHTASKS_LINE - 1]
     try:
         # The built-in ruleset: every sample, then the Program Files case.
-        rows, lines = run(tap, "builtin", work, "",
-                          [forwarded(s) for s in samples])
+        rows, lines, events = run(tap, "builtin", work, "",
+                                  [forwarded(s) for s in samples])
+        tap.equal(len(events), len(samples), "builtin: every event archived")
+        tap.ok(all(e == ("windows_eventchannel", "1",
+                         "Microsoft-Windows-Sysmon") for e in events),
+               "builtin: archived rows carry decoded fields", events)
         ids = [r[0] for r in rows]
         tap.ok(ids.count(100300) >= 1, "builtin: sample line 6 alerts",
                ids)
         check_100300(tap, "builtin", rows, lines, ids.count(100300))
-        rows, lines = run(tap, "builtin-safe", work, "",
+        rows, lines, _ = run(tap, "builtin-safe", work, "",
                           [forwarded(with_safe_payload(schtasks))])
         tap.ok(all(r[0] != 100300 for r in rows),
                "builtin: Program Files payload gives no 100300", rows)
@@ -124,10 +133,10 @@ def main():
                    "  <rule_exclude>0215-policy_rules.xml</rule_exclude>\n"
                    "  <rule_include>%s</rule_include>\n"
                    "</ruleset>\n" % (STOCK_RULES, LOCAL_RULES))
-        rows, lines = run(tap, "stock", work, ruleset,
+        rows, lines, _ = run(tap, "stock", work, ruleset,
                           [forwarded(schtasks), forwarded(samples[0])])
         check_100300(tap, "stock", rows, lines, 1)
-        rows, lines = run(tap, "stock-safe", work, ruleset,
+        rows, lines, _ = run(tap, "stock-safe", work, ruleset,
                           [forwarded(with_safe_payload(schtasks))])
         tap.ok(all(r[0] != 100300 for r in rows),
                "stock: Program Files payload gives no 100300", rows)
