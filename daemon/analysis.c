@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #ifndef WL_SYSCONFDIR
 #define WL_SYSCONFDIR "/etc/wazlab"
@@ -58,28 +57,6 @@ static const char **list_array(const struct wl_config_list *list)
     return a;
 }
 
-/*
- * Lists the built-in ruleset, with the installed local_rules.xml in place
- * of the built-in copy when that file exists, so users edit it as they
- * would on a Wazuh manager.
- */
-static const char **builtin_rule_files(void)
-{
-    size_t n = 0;
-    const char **a;
-
-    while (wl_default_rules[n].name != NULL)
-        n++;
-    a = calloc(n + 1, sizeof(*a));
-    for (size_t i = 0; a != NULL && i < n; i++) {
-        a[i] = wl_default_rules[i].name;
-        if (strcmp(a[i], "builtin:local_rules.xml") == 0 &&
-            access(WL_LOCAL_RULES_FILE, R_OK) == 0)
-            a[i] = WL_LOCAL_RULES_FILE;
-    }
-    return a;
-}
-
 static int fill_engine_options(struct wl_analysis *an,
                                const struct wl_config *cfg,
                                struct wl_engine_options *eo)
@@ -89,7 +66,7 @@ static int fill_engine_options(struct wl_analysis *an,
     eo->rules.log_alert_level = cfg ? cfg->log_alert_level : 1;
     if (cfg == NULL ||
         (cfg->rule_dirs.count == 0 && cfg->rule_includes.count == 0)) {
-        an->rule_files = builtin_rule_files();
+        an->rule_files = wl_default_rule_files(WL_LOCAL_RULES_FILE);
         if (an->rule_files == NULL)
             return WL_ENOMEM;
         eo->rules.rule_files = an->rule_files;
@@ -335,4 +312,10 @@ int wl_analysis_process(struct wl_analysis_worker *w,
 unsigned long wl_analysis_dropped(const struct wl_analysis *an)
 {
     return atomic_load(&an->dropped);
+}
+
+const struct wl_ruleset_stats *
+wl_analysis_rule_stats(const struct wl_analysis *an)
+{
+    return wl_ruleset_stats(wl_engine_ruleset(an->engine));
 }

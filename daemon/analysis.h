@@ -41,6 +41,12 @@ void wl_analysis_worker_free(struct wl_analysis_worker *w);
 int wl_analysis_process(struct wl_analysis_worker *w,
                         const struct wl_message *msg, struct wl_record **out);
 
+struct wl_ruleset_stats;
+
+/* Returns the counts of the ruleset load (rules, files, failures). */
+const struct wl_ruleset_stats *
+wl_analysis_rule_stats(const struct wl_analysis *an);
+
 /* Returns how many messages the decoders rejected (archived, not analysed). */
 unsigned long wl_analysis_dropped(const struct wl_analysis *an);
 

@@ -1097,3 +1097,10 @@ void wl_config_print_table(FILE *out)
                 opt->default_value ? opt->default_value : "none", opt->help);
     }
 }
+
+long wl_config_line(const struct wl_config *cfg, const char *path)
+{
+    const struct option *opt = find_option(path);
+
+    return opt != NULL ? cfg->set_line[opt - config_options] : 0;
+}

@@ -124,6 +124,9 @@ int wl_config_load_memory(struct wl_config *cfg, const char *name,
  */
 int wl_config_is_set(const struct wl_config *cfg, const char *path);
 
+/* Returns the line of the file that set the option at path, or 0. */
+long wl_config_line(const struct wl_config *cfg, const char *path);
+
 /*
  * Checks what the XML alone cannot: <remote><ssl_cert> and <ssl_key> are
  * set together, and the certificate, key and CA files can be read.

@@ -3,6 +3,7 @@
 libwazlab_a_SOURCES += daemon/error.c daemon/error.h daemon/log.c daemon/log.h \
 	daemon/queue.c daemon/queue.h daemon/message.c daemon/message.h \
 	daemon/analysis.c daemon/analysis.h daemon/config.c daemon/config.h \
+	daemon/confcheck.c daemon/confcheck.h \
 	daemon/frame.c daemon/frame.h daemon/pipeline.c daemon/pipeline.h \
 	daemon/tls.c daemon/tls.h daemon/agentids.c daemon/agentids.h \
 	daemon/server.c daemon/server.h
@@ -23,7 +24,7 @@ TESTS += tests/test-config tests/test-frame tests/test-analysis
 # Black-box tests of the real daemon on 127.0.0.1 (python3 standard library).
 DAEMON_TESTS = tests/daemon-cli.py tests/daemon-load.py \
 	tests/daemon-mtls.py tests/daemon-badframes.py tests/daemon-kill.py \
-	tests/daemon-valgrind.py tests/daemon-alerts.py
+	tests/daemon-valgrind.py tests/daemon-alerts.py tests/daemon-check.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemonlib.py
 # The tests need the daemon built first.

@@ -7,6 +7,7 @@
 
 #include "daemon/agentids.h"
 #include "daemon/agentsvc.h"
+#include "daemon/confcheck.h"
 #include "daemon/config.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
@@ -155,6 +156,22 @@ static int load_config(const struct cli *cli, struct wl_config *cfg)
         fprintf(stderr, "wazlabd: configuration %s is invalid\n", path);
     }
     return r;
+}
+
+/* Runs the startup checks of -t beyond the file and reports the verdict. */
+static int check_startup(const struct wl_config *cfg)
+{
+    const char *name = cfg->file ? cfg->file : "(built-in defaults)";
+    char err[8192];
+    int r = wl_config_check_startup(cfg, err, sizeof(err));
+
+    if (r != 0) {
+        fprintf(stderr, "%s\n", r == WL_ENOMEM ? "out of memory" : err);
+        fprintf(stderr, "wazlabd: configuration %s is invalid\n", name);
+        return r;
+    }
+    printf("configuration %s is valid\n", name);
+    return 0;
 }
 
 /* Creates dir and its parents (mode 0750 for new ones). */
@@ -498,8 +515,7 @@ int main(int argc, char **argv)
     if (r != 0)
         goto out;
     if (cli.check_only) {
-        printf("configuration %s is valid\n",
-               st.cfg.file ? st.cfg.file : "(built-in defaults)");
+        r = check_startup(&st.cfg);
         goto out;
     }
     if (cli.print_config) {

@@ -11,6 +11,7 @@
 #include "daemon/log.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +81,9 @@ static int files_add_dir(struct wl_load *ld, struct file_list *fl,
     int rc = 0;
 
     if (d == NULL) {
-        wl_load_report(ld, WL_RULESET_ERROR, 0, "cannot open directory %s",
-                       dir);
+        wl_load_report(ld, WL_RULESET_ERROR, 0,
+                       "cannot open rule directory %s: %s", dir,
+                       strerror(errno));
         return 0;
     }
     while (rc == 0 && (e = readdir(d)) != NULL) {

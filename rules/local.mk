@@ -69,7 +69,7 @@ wazlabrulesdir = $(sysconfdir)/wazlab/rules
 dist_wazlabrules_DATA = etc/rules/0010-wazlab_base.xml \
 	etc/rules/0500-wazlab_windows.xml etc/rules/0510-wazlab_sysmon.xml \
 	etc/rules/local_rules.xml
-libwazlab_a_SOURCES += rules/default_rules.h
+libwazlab_a_SOURCES += rules/default_rules.h rules/default_rules.c
 nodist_libwazlab_a_SOURCES += rules/default-rules.c
 CLEANFILES += rules/default-rules.c
 EXTRA_DIST += rules/embed-rules.sh

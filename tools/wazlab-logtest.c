@@ -11,6 +11,7 @@
 #include "decoders/decode.h"
 #include "rules/alert.h"
 #include "rules/rule.h"
+#include "rules/default_rules.h"
 #include "rules/ruleset.h"
 #include "daemon/error.h"
 #include "daemon/log.h"
@@ -46,6 +47,7 @@ struct logtest {
     /* Rule selection (NULL-terminated lists) and the loaded rules. */
     const char *rule_dirs[33];
     const char *rule_files[33];
+    const char **default_files; /* built-in ruleset, when chosen */
     const char *excludes[33];
     const char *decoder_dirs[2];
     struct wl_ruleset_list lists[MAX_LISTS + 1];
@@ -100,8 +102,9 @@ static void usage(FILE *out)
             "\n"
             "Rule files load in the order of their basenames. Without a "
             "rules option,\n"
-            "the default ruleset of " WL_SYSCONFDIR "/rules is loaded "
-            "when present.\n"
+            "the built-in default ruleset is loaded, as wazlabd does, "
+            "with\n" WL_SYSCONFDIR "/rules/local_rules.xml in place of "
+            "its local_rules.xml\nwhen that file exists.\n"
             "\n"
             "Example: wazlab-logtest --queue f --location EventChannel "
             "--agent WIN10 --json < events.jsonl\n");
@@ -520,13 +523,12 @@ static int add_rule_option(struct logtest *lt, int c, const char *value)
 }
 
 /*
- * Loads the selected rules, or the installed default ruleset when none was
- * selected. Returns 0 (lt->rules stays NULL when there is nothing to load)
- * or -1 after printing why the selected rules failed to load.
+ * Loads the selected rules, or the built-in default ruleset (as wazlabd
+ * does) when none was selected. Returns 0, or -1 after printing why the
+ * rules failed to load.
  */
 static int load_rules(struct logtest *lt)
 {
-    static const char *default_dirs[] = {WL_SYSCONFDIR "/rules", NULL};
     struct wl_ruleset_options o = {
         .rule_dirs = lt->rule_dirs,
         .rule_files = lt->rule_files,
@@ -539,9 +541,12 @@ static int load_rules(struct logtest *lt)
     char err[256];
 
     if (!chosen) {
-        if (access(default_dirs[0], R_OK) != 0)
-            return 0;
-        o.rule_dirs = default_dirs;
+        lt->default_files =
+            wl_default_rule_files(WL_SYSCONFDIR "/rules/local_rules.xml");
+        if (lt->default_files == NULL)
+            wl_fatal_nomem("wazlab-logtest");
+        o.rule_files = lt->default_files;
+        o.buffers = wl_default_rules;
     }
     lt->names = wl_fieldnames_new();
     lt->rule_scratch = wl_rule_scratch_new();
@@ -667,6 +672,7 @@ int main(int argc, char **argv)
     wl_decode_scratch_free(lt.scratch);
     wl_decoders_free(lt.decoders);
     wl_ruleset_free(lt.rules);
+    free(lt.default_files);
     wl_rule_scratch_free(lt.rule_scratch);
     wl_fieldnames_free(lt.names);
     return 0;
