@@ -49,7 +49,7 @@ static void add_error(struct check *c, const char *path, const char *fmt,
         c->used += (size_t)n;
 }
 
-/* Writes an option path as elements: "remote/ssl_cert" -> "<remote><ssl_cert>". */
+/* Writes an option path as elements: "a/b" becomes "<a><b>". */
 static const char *elements(char *buf, size_t size, const char *path)
 {
     const char *slash = strchr(path, '/');
