@@ -410,6 +410,8 @@ static void stop_all(struct daemon_state *st, int log_counters)
         wl_writer_stop(st->writer, &wstats);
     SSL_CTX_free(st->tls);
     wl_agentids_free(st->agent_ids);
+    /* Every thread has stopped: report what rate limits held back. */
+    wl_log_flush_limited(1);
     if (log_counters) {
         wl_log_info("connections %lu, rejected %lu, frames %lu, frames "
                     "rejected %lu, bytes %llu, read pauses %lu",

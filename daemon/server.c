@@ -481,9 +481,9 @@ static void tls_failure(struct conn *c, const char *what, int ssl_error)
         strstr(text, "version too low") != NULL) {
         c->srv->stats.old_tls++;
         wl_log_limited(WL_LOG_WARN, "tls-old-version",
-                       "connection %llu from %s: TLS version refused "
-                       "(TLS 1.2 or later is required): %s",
-                       c->id, c->peer, text);
+                       "connection %llu from %s: %s; TLS 1.2 or later is "
+                       "required",
+                       c->id, c->peer, reason);
         conn_close(c, WL_LOG_DEBUG, reason);
         return;
     }
