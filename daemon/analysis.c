@@ -310,7 +310,8 @@ static void log_drop(const struct wl_message *msg)
                    "connection %llu (agent %s %s): message dropped by the "
                    "decoder (not a valid event for its queue), archived "
                    "only; first bytes \"%s\"%s",
-                   (unsigned long long)msg->connection_id, id, name, sample, msg->len > n ? "..." : "");
+                   (unsigned long long)msg->connection_id, id, name, sample,
+                   msg->len > n ? "..." : "");
 }
 
 int wl_analysis_process(struct wl_analysis_worker *w,

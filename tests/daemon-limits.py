@@ -1,7 +1,7 @@
-"""wazlabd bounds what clients can hold and logs what it refuses: stalled
-connections time out, connections over the limit are closed at once,
-decoder drops and refused frames are logged with their agent, and many
-short connections write a bounded number of log lines."""
+"""wazlabd limits the connections clients can keep and logs what it
+rejects. Stalled connections time out and connections over the limit are
+closed at once. Decoder drops and rejected frames are logged with their
+agent. Many short connections write a bounded number of log lines."""
 
 import os
 import re
@@ -61,7 +61,7 @@ def main():
         tap.equal(dl.read_until_closed(s, timeout=30), "closed",
                   "idle TLS connection closed after recv_timeout")
         s.close()
-        # So is one that holds part of a frame.
+        # So is one that sent only part of a frame.
         s = dl.tls_connect(port)
         s.sendall((100).to_bytes(4, "little") + b"1:partial:")
         tap.equal(dl.read_until_closed(s, timeout=30), "closed",
@@ -77,13 +77,13 @@ def main():
         s.close()
 
         # Over the limit: the fifth connection is closed at once.
-        held = [dl.tls_connect(port) for _ in range(4)]
+        open_socks = [dl.tls_connect(port) for _ in range(4)]
         extra_sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         tap.equal(dl.read_until_closed(extra_sock, timeout=30), "closed",
                   "connection over max_connections closed")
         extra_sock.close()
-        for h in held:
-            h.close()
+        for sock in open_socks:
+            sock.close()
 
         # Decoder drops and control characters, from a named agent.
         prefix = b"f:[007] (dropper) any->EventChannel:"
@@ -96,7 +96,7 @@ def main():
                   "control characters in the agent prefix close")
         s.close()
 
-        # Old TLS versions are refused and logged.
+        # Old TLS versions are rejected and logged.
         old = old_tls_client(port)
         tap.ok(not old.startswith("connected"), "TLS 1.1 refused", old)
 
