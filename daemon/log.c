@@ -16,7 +16,7 @@ static FILE *log_stream;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Rate-limit slots, keyed by the address of a static key string. */
-#define LIMIT_SLOTS 64
+#define LIMIT_SLOTS 128
 static struct {
     const char *key;
     time_t last;

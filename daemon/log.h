@@ -48,10 +48,10 @@ void wl_log_limited(enum wl_log_level level, const char *key,
 
 /*
  * Reports the lines that wl_log_limited() suppressed and has not reported
- * yet: one line per key, "N similar lines suppressed". With all set it
- * reports every key (at shutdown); otherwise only keys whose last line is
- * WL_LOG_LIMIT_SECONDS old or older (from a periodic timer), so that a
- * burst that never repeats is still counted in the log.
+ * yet, one line per key: "N similar lines suppressed (key)". With all
+ * set, for example at shutdown, it reports every key. Otherwise, from a
+ * periodic timer, it reports only keys whose window has ended, so that a
+ * burst that never repeats is still counted in the log. Thread-safe.
  */
 void wl_log_flush_limited(int all);
 

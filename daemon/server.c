@@ -118,9 +118,9 @@ static void conn_close(struct conn *c, enum wl_log_level level,
 static void resume_reading(struct wl_server *srv);
 
 /*
- * Logs one line about a connection's life. At INFO such lines are
- * rate-limited per kind (key), so that a flood of connections cannot
- * flood the log; with debug logging on, every line is written (at DEBUG).
+ * Logs one line about a connection's life, rate-limited per kind (key) so
+ * that a flood of connections cannot flood the log. With debug logging
+ * on, every line is written, at DEBUG.
  */
 __attribute__((format(printf, 3, 4))) static void
 conn_log(enum wl_log_level level, const char *key, const char *fmt, ...)
@@ -947,6 +947,8 @@ static void read_received_bytes(struct conn *c)
         srv->stats.bytes += (unsigned long long)n;
         if (c->state == CONN_CLASSIFY)
             classify_input(c, srv->read_buffer, (size_t)n);
+        else if (c->state == CONN_NATIVE)
+            native_input(c, srv->read_buffer, (size_t)n);
         else
             tls_input(c, srv->read_buffer, (size_t)n);
     }

@@ -26,8 +26,8 @@ struct wl_server_options {
     /* Wazuh agents' own protocol on the same port; NULL: TLS only. */
     struct wl_native *native; /* borrowed; must outlive the server */
     int native_udp;           /* also listen on UDP (protocol "udp") */
-    /* Close a connection that completed no frame for this long (TLS
-     * frames, or agent frames keepalives included); 0: never. */
+    /* Idle limit: a connection that completes no frame for this long
+     * is closed (agent keepalives count as frames). 0: never. */
     long recv_timeout_ms;
     /* Connections open at once; more are closed at accept. 0: no limit
      * but the open file limit (some descriptors stay in reserve). */
