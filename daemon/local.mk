@@ -26,7 +26,8 @@ TESTS += tests/test-config tests/test-frame tests/test-analysis tests/test-log
 # Black-box tests of the real daemon on 127.0.0.1 (python3 standard library).
 DAEMON_TESTS = tests/daemon-cli.py tests/daemon-load.py \
 	tests/daemon-mtls.py tests/daemon-badframes.py tests/daemon-kill.py \
-	tests/daemon-valgrind.py tests/daemon-alerts.py tests/daemon-limits.py
+	tests/daemon-valgrind.py tests/daemon-alerts.py
+DAEMON_TESTS += tests/daemon-limits.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemonlib.py
 # The tests need the daemon built first.
