@@ -27,8 +27,10 @@ TESTS += tests/test-config tests/test-frame tests/test-analysis tests/test-log
 DAEMON_TESTS = tests/daemon-cli.py tests/daemon-load.py \
 	tests/daemon-mtls.py tests/daemon-badframes.py tests/daemon-kill.py \
 	tests/daemon-valgrind.py tests/daemon-alerts.py
-DAEMON_TESTS += tests/daemon-limits.py
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/daemonlib.py
 # The tests need the daemon built first.
 $(DAEMON_TESTS:.py=.log): wazlabd$(EXEEXT)
+
+# Connection limits, timeouts and rate-limited logs of the daemon.
+DAEMON_TESTS += tests/daemon-limits.py
