@@ -155,6 +155,25 @@ static void store_agent(struct wl_agentids *agents, const char *name,
                      wl_strerror(r));
 }
 
+void wl_agentids_note_ip(struct wl_agentids *agents, const char *id,
+                         const char *name, const char *ip)
+{
+    struct wl_agent_row row;
+    int r;
+
+    if (agents == NULL || agents->writer == NULL)
+        return;
+    memset(&row, 0, sizeof(row));
+    row.id = id;
+    row.name = name;
+    row.ip = ip;
+    r = wl_writer_agent_upsert(agents->writer, &row);
+    if (r != 0)
+        wl_log_limited(WL_LOG_ERROR, "agent-ip",
+                       "cannot store the address of agent %s (%s): %s", id,
+                       name, wl_strerror(r));
+}
+
 int wl_agentids_lookup(struct wl_agentids *agents, const char *name, char *id,
                      size_t size)
 {

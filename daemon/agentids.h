@@ -37,6 +37,14 @@ int wl_agentids_lookup(struct wl_agentids *agents, const char *name, char *id,
                      size_t size);
 
 /*
+ * Records ip as the address agent id (called name) connects from, in the
+ * agents table, through the writer set with wl_agentids_set_writer()
+ * (nothing without one). Errors are logged, not returned.
+ */
+void wl_agentids_note_ip(struct wl_agentids *agents, const char *id,
+                         const char *name, const char *ip);
+
+/*
  * Sets the function that hands out the id of a new agent, so that one
  * allocator serves these agents and the enrolled ones. alloc writes a
  * numeric id into id (size bytes) and returns 0 or a negative WL_E*

@@ -266,6 +266,31 @@ static const char *forward_form(struct wl_analysis_worker *w,
     return w->forward;
 }
 
+/* Bytes of a dropped message quoted in its log line. */
+#define DROP_SAMPLE_BYTES 64
+
+/* Logs a message that the decoders rejected, rate-limited. */
+static void log_drop(const struct wl_message *msg)
+{
+    char sample[DROP_SAMPLE_BYTES * 4 + 1];
+    char name[sizeof(msg->agent_name) * 4];
+    char id[sizeof(msg->agent_id) * 4];
+    size_t n = msg->len < DROP_SAMPLE_BYTES ? msg->len : DROP_SAMPLE_BYTES;
+
+    if (wl_log_threshold < WL_LOG_WARN)
+        return;
+    wl_log_sanitize(sample, sizeof(sample), msg->data, n);
+    wl_log_sanitize(name, sizeof(name), msg->agent_name,
+                    strlen(msg->agent_name));
+    wl_log_sanitize(id, sizeof(id), msg->agent_id, strlen(msg->agent_id));
+    wl_log_limited(WL_LOG_WARN, "analysis-dropped",
+                   "connection %llu (agent %s %s): message dropped by the "
+                   "decoder (not a valid event for its queue), archived "
+                   "only; first bytes \"%s\"%s",
+                   (unsigned long long)msg->connection_id, id, name, sample,
+                   msg->len > n ? "..." : "");
+}
+
 int wl_analysis_process(struct wl_analysis_worker *w,
                         const struct wl_message *msg, struct wl_record **out)
 {
@@ -285,6 +310,7 @@ int wl_analysis_process(struct wl_analysis_worker *w,
     if (r == WL_EINVAL) {
         /* The decoders dropped it, as Wazuh would; the archive keeps it. */
         atomic_fetch_add(&w->an->dropped, 1);
+        log_drop(msg);
         rec = wl_record_new();
         if (rec == NULL)
             return WL_ENOMEM;

@@ -83,6 +83,12 @@ static const struct option config_options[] = {
     {"remote/handshake_timeout", OPT_TIME, 1, 3600, "30s", NULL,
      FIELD(remote_handshake_timeout),
      "close connections that have not finished TLS by then"},
+    {"remote/recv_timeout", OPT_TIME, 0, 86400, "120s", NULL,
+     FIELD(remote_recv_timeout),
+     "close connections that complete no frame for this long; 0: never"},
+    {"remote/max_connections", OPT_INT, 0, 1048576, "4096", NULL,
+     FIELD(remote_max_connections),
+     "connections open at once; more are closed at accept; 0: no limit"},
     {"remote/verify_msg_id", OPT_BOOL, 0, 0, "no", NULL,
      FIELD(remote_verify_msg_id),
      "reject Wazuh agent messages with replayed counters"},
@@ -177,6 +183,7 @@ struct load_context {
     size_t err_size;
     size_t err_used;
     int errors;
+    long file_lines; /* lines of the file: a later line number is capped */
 };
 
 static void *field_of(struct wl_config *cfg, const struct option *opt)
@@ -201,6 +208,9 @@ static void add_error(struct load_context *ctx, long line, const char *fmt,
     int n;
 
     ctx->errors++;
+    /* libxml2 counts the closing tag of the wrapper, after the file. */
+    if (ctx->file_lines > 0 && line > ctx->file_lines)
+        line = ctx->file_lines;
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
@@ -677,6 +687,85 @@ static int only_whitespace(const char *xml, size_t len)
     return 1;
 }
 
+/* Returns the number of lines of xml (a last line without '\n' counts). */
+static long count_lines(const char *xml, size_t len)
+{
+    long lines = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (xml[i] == '\n')
+            lines++;
+    }
+    if (len > 0 && xml[len - 1] != '\n')
+        lines++;
+    return lines;
+}
+
+/*
+ * Returns the line of the first "<!DOCTYPE" in xml, or 0. A document type
+ * declaration is refused outright: its DTD and entities are never read.
+ */
+static long doctype_line(const char *xml, size_t len)
+{
+    static const char tag[] = "<!DOCTYPE";
+    const char *hit = memmem(xml, len, tag, sizeof(tag) - 1);
+    long line = 1;
+
+    if (hit == NULL)
+        return 0;
+    for (const char *p = xml; p < hit; p++) {
+        if (*p == '\n')
+            line++;
+    }
+    return line;
+}
+
+/*
+ * Writes the message of a parse error into message, rewording the errors
+ * that name the wrapper element, which is not in the file.
+ */
+static void describe_parse_error(const xmlError *error, char *message,
+                                 size_t size)
+{
+    char element[64];
+    char closing[64];
+    int open_line = 0;
+
+    if (error->message == NULL) {
+        snprintf(message, size, "malformed XML");
+        return;
+    }
+    if (sscanf(error->message,
+               "Opening and ending tag mismatch: %63s line %d and %63s",
+               element, &open_line, closing) == 3 &&
+        strcmp(element, WRAPPER_NAME) != 0 &&
+        strcmp(closing, WRAPPER_NAME) != 0) {
+        snprintf(message, size,
+                 "malformed XML: <%s> opened at line %d is closed by </%s>; "
+                 "add </%s> before it",
+                 element, open_line, closing, element);
+        return;
+    }
+    if (strstr(error->message, WRAPPER_NAME) == NULL) {
+        snprintf(message, size, "malformed XML: %s", error->message);
+        message[strcspn(message, "\n")] = '\0';
+        return;
+    }
+    if (sscanf(error->message,
+               "Opening and ending tag mismatch: %63s line %d", element,
+               &open_line) == 2 &&
+        strcmp(element, WRAPPER_NAME) != 0)
+        snprintf(message, size,
+                 "malformed XML: <%s> opened at line %d is not closed; add "
+                 "</%s> at the end of the file",
+                 element, open_line, element);
+    else
+        snprintf(message, size,
+                 "malformed XML: the file ends inside an element or has "
+                 "text after the last one; check that every element is "
+                 "closed");
+}
+
 /* Keeps the first parse error, which names the real place of a problem. */
 static void keep_first_error(void *arg, xmlErrorPtr error)
 {
@@ -693,20 +782,28 @@ int wl_config_load_memory(struct wl_config *cfg, const char *name,
                           const char *xml, size_t len, char *err,
                           size_t err_size)
 {
-    struct load_context ctx = {cfg, name, err, err_size, 0, 0};
+    struct load_context ctx = {cfg, name, err, err_size, 0, 0, 0};
     xmlParserCtxtPtr parser = NULL;
     xmlDocPtr doc = NULL;
     xmlError first_error;
     size_t doc_len;
     char *text = NULL;
+    long line;
     int r = WL_EPARSE;
 
     memset(&first_error, 0, sizeof(first_error));
+    ctx.file_lines = count_lines(xml, len);
 
     if (err_size > 0)
         err[0] = '\0';
     if (only_whitespace(xml, len))
         return 0;
+    if ((line = doctype_line(xml, len)) > 0) {
+        add_error(&ctx, line,
+                  "<!DOCTYPE> is not allowed in a configuration file (no "
+                  "DTD or entity is read); remove it");
+        goto out;
+    }
     text = wrap_document(xml, len, &doc_len);
     parser = xmlNewParserCtxt();
     if (text == NULL || parser == NULL || doc_len > INT_MAX) {
@@ -721,13 +818,9 @@ int wl_config_load_memory(struct wl_config *cfg, const char *name,
                                 XML_PARSE_BIG_LINES);
     xmlSetStructuredErrorFunc(NULL, NULL);
     if (doc == NULL || first_error.code != 0) {
-        char message[256] = "malformed XML";
+        char message[512];
 
-        if (first_error.message != NULL) {
-            snprintf(message, sizeof(message), "malformed XML: %s",
-                     first_error.message);
-            message[strcspn(message, "\n")] = '\0';
-        }
+        describe_parse_error(&first_error, message, sizeof(message));
         add_error(&ctx, first_error.line, "%s", message);
         goto out;
     }
@@ -824,7 +917,7 @@ int wl_config_check(const struct wl_config *cfg, char *err, size_t err_size)
 {
     struct load_context ctx = {(struct wl_config *)cfg,
                                cfg->file ? cfg->file : "(built-in defaults)",
-                               err, err_size, 0, 0};
+                               err, err_size, 0, 0, 0};
 
     if (err_size > 0)
         err[0] = '\0';

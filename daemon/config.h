@@ -46,6 +46,8 @@ struct wl_config {
     char *remote_ssl_key;    /* its private key */
     long remote_handshake_timeout; /* seconds to finish the TLS handshake */
     int remote_verify_msg_id; /* replay check of Wazuh agent counters */
+    long remote_recv_timeout; /* seconds without a whole frame; 0: never */
+    int remote_max_connections; /* open at once; 0: open file limit only */
 
     /* <auth>: enrollment (read and checked, served by a later version) */
     int auth_disabled;

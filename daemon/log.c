@@ -16,11 +16,12 @@ static FILE *log_stream;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Rate-limit slots, keyed by the address of a static key string. */
-#define LIMIT_SLOTS 64
+#define LIMIT_SLOTS 128
 static struct {
     const char *key;
     time_t last;
     unsigned long suppressed;
+    enum wl_log_level level;
 } log_limits[LIMIT_SLOTS];
 
 static const char *level_names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
@@ -116,6 +117,7 @@ void wl_log_limited(enum wl_log_level level, const char *key,
             log_limits[slot].last = now;
         } else if (now - log_limits[slot].last < WL_LOG_LIMIT_SECONDS) {
             log_limits[slot].suppressed++;
+            log_limits[slot].level = level;
             pass = 0;
         } else {
             suppressed = log_limits[slot].suppressed;
@@ -133,6 +135,44 @@ void wl_log_limited(enum wl_log_level level, const char *key,
     va_start(ap, fmt);
     write_line(level, suffix, fmt, ap);
     va_end(ap);
+}
+
+static void write_plain(enum wl_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    write_line(level, "", fmt, ap);
+    va_end(ap);
+}
+
+void wl_log_flush_limited(int all)
+{
+    time_t now = time(NULL);
+
+    for (int i = 0; i < LIMIT_SLOTS; i++) {
+        const char *key;
+        unsigned long suppressed;
+        enum wl_log_level level;
+
+        pthread_mutex_lock(&log_lock);
+        key = log_limits[i].key;
+        suppressed = log_limits[i].suppressed;
+        level = log_limits[i].level;
+        if (key == NULL) {
+            pthread_mutex_unlock(&log_lock);
+            break;
+        }
+        if (suppressed == 0 ||
+            (!all && now - log_limits[i].last < WL_LOG_LIMIT_SECONDS)) {
+            pthread_mutex_unlock(&log_lock);
+            continue;
+        }
+        log_limits[i].suppressed = 0;
+        pthread_mutex_unlock(&log_lock);
+        write_plain(level, "%lu similar lines suppressed (%s)", suppressed,
+                    key);
+    }
 }
 
 void wl_log_sanitize(char *out, size_t out_size, const void *in,

@@ -47,6 +47,15 @@ void wl_log_limited(enum wl_log_level level, const char *key,
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * Reports the lines that wl_log_limited() suppressed and has not reported
+ * yet, one line per key: "N similar lines suppressed (key)". With all
+ * set, for example at shutdown, it reports every key. Otherwise, from a
+ * periodic timer, it reports only keys whose window has ended, so that a
+ * burst that never repeats is still counted in the log. Thread-safe.
+ */
+void wl_log_flush_limited(int all);
+
+/*
  * Copies at most max_in bytes of untrusted input into out (size out_size)
  * with non-printable bytes as \xNN, for quoting a short sample in a log.
  */

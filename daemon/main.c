@@ -344,6 +344,8 @@ static int start_network(struct daemon_state *st)
     sopt.mutual_tls = st->cfg.remote_ssl_ca != NULL;
     sopt.agent_ids = st->agent_ids;
     sopt.handshake_timeout_ms = st->cfg.remote_handshake_timeout * 1000;
+    sopt.recv_timeout_ms = st->cfg.remote_recv_timeout * 1000;
+    sopt.max_connections = st->cfg.remote_max_connections;
     sopt.native = wl_agentsvc_native(st->agents);
     sopt.native_udp = strstr(st->cfg.remote_protocol, "udp") != NULL;
     r = wl_server_new(&sopt, &st->server, err, sizeof(err));
@@ -425,13 +427,21 @@ static void stop_all(struct daemon_state *st, int log_counters)
         wl_writer_stop(st->writer, &wstats);
     SSL_CTX_free(st->tls);
     wl_agentids_free(st->agent_ids);
+    /* Every thread has stopped: report what rate limits held back. */
+    wl_log_flush_limited(1);
     if (log_counters) {
         wl_log_info("connections %lu, rejected %lu, frames %lu, frames "
                     "rejected %lu, bytes %llu, read pauses %lu",
                     sstats.connections, sstats.rejected, sstats.frames,
                     sstats.frames_rejected, sstats.bytes, sstats.pauses);
-        wl_log_info("analysed %lu, analysis failures %lu, records %lu",
-                    pstats.analysed, pstats.failed, pstats.records);
+        wl_log_info("connections timed out %lu, over the limit %lu, accept "
+                    "errors %lu, old TLS versions refused %lu",
+                    sstats.timeouts, sstats.over_limit,
+                    sstats.accept_errors, sstats.old_tls);
+        wl_log_info("analysed %lu, dropped by the decoders %lu, analysis "
+                    "failures %lu, records %lu",
+                    pstats.analysed, pstats.dropped, pstats.failed,
+                    pstats.records);
         wl_log_info("events written %lu, alerts written %lu, transactions "
                     "%lu, database errors %lu",
                     wstats.events_written, wstats.alerts_written,

@@ -25,6 +25,7 @@ struct wl_native_conn {
     struct wl_native_peer peer;
     unsigned char *buf; /* CONN_BUFFER bytes */
     size_t used;
+    unsigned long frames; /* whole frames received */
 };
 
 int wl_native_detect(const void *first, size_t len)
@@ -58,6 +59,11 @@ struct wl_native_conn *wl_native_conn_new(struct wl_native *n,
     c->peer.connection_id = connection_id;
     snprintf(c->peer.ip, sizeof(c->peer.ip), "%s", peer_ip);
     return c;
+}
+
+unsigned long wl_native_conn_frames(const struct wl_native_conn *c)
+{
+    return c->frames;
 }
 
 const char *wl_native_conn_agent(const struct wl_native_conn *c)
@@ -141,6 +147,7 @@ int wl_native_conn_input(struct wl_native_conn *c, const void *data, size_t len,
         /* Handle every whole frame in the buffer. */
         while ((r = wl_secure_frame_parse(c->buf + start, c->used - start,
                                           &payload_len)) == 0) {
+            c->frames++;
             r = handle_payload(c, c->buf + start + WL_SECURE_FRAME_HEADER,
                                payload_len, io);
             if (r < 0) {

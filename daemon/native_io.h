@@ -54,6 +54,9 @@ struct wl_native_conn *wl_native_conn_new(struct wl_native *n,
 int wl_native_conn_input(struct wl_native_conn *c, const void *data, size_t len,
                          const struct wl_native_io *io);
 
+/* Returns the number of whole frames received, keepalives included. */
+unsigned long wl_native_conn_frames(const struct wl_native_conn *c);
+
 /* Returns the agent bound to the connection, or "" before the first. */
 const char *wl_native_conn_agent(const struct wl_native_conn *c);
 

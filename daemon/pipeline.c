@@ -211,6 +211,7 @@ void wl_pipeline_stop(struct wl_pipeline *p, struct wl_pipeline_stats *stats)
         stats->analysed = atomic_load(&p->analysed);
         stats->failed = atomic_load(&p->failed);
         stats->records = atomic_load(&p->records);
+        stats->dropped = p->analysis ? wl_analysis_dropped(p->analysis) : 0;
     }
     free(p->workers);
     wl_analysis_free(p->analysis);

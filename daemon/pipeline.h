@@ -32,6 +32,7 @@ struct wl_pipeline_stats {
     unsigned long analysed; /* messages through wl_analysis_process() */
     unsigned long failed;   /* messages the analysis stage rejected */
     unsigned long records;  /* records handed to the writer */
+    unsigned long dropped;  /* messages the decoders rejected (archived) */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include "daemon/tls.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@
 
 /* Bytes of a sample quoted in a log line about rejected input. */
 #define SAMPLE_BYTES 32
+
+/* Descriptors kept free for the database, logs and key files. */
+#define FD_RESERVE 32
 
 /* The protocols that the first bytes of a connection can reveal. */
 enum wl_protocol {
@@ -50,6 +54,8 @@ struct conn {
     enum conn_state state;
     int reading;
     uint64_t accepted_at; /* uv_now() at accept, in milliseconds */
+    uint64_t last_frame_at; /* uv_now() at the last complete frame */
+    unsigned long native_frames; /* frames of the native state seen */
     unsigned char first[8];
     size_t first_len;
     SSL *ssl;
@@ -83,6 +89,9 @@ struct wl_server {
     uv_async_t wake;
     uv_timer_t sweep; /* closes connections stuck before TLS is up */
     long handshake_timeout_ms;
+    long recv_timeout_ms;
+    int max_connections; /* after the open file limit is applied */
+    int open_conns;
     int listener_open;
     int signals_open;
     SSL_CTX *tls;
@@ -107,6 +116,28 @@ struct wl_server {
 static void conn_close(struct conn *c, enum wl_log_level level,
                        const char *reason);
 static void resume_reading(struct wl_server *srv);
+
+/*
+ * Logs one line about a connection's life, rate-limited per kind (key) so
+ * that a flood of connections cannot flood the log. With debug logging
+ * on, every line is written, at DEBUG.
+ */
+__attribute__((format(printf, 3, 4))) static void
+conn_log(enum wl_log_level level, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    char text[1024];
+
+    if (wl_log_threshold < (int)level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (wl_log_threshold >= WL_LOG_DEBUG)
+        wl_log_write(WL_LOG_DEBUG, "%s", text);
+    else
+        wl_log_limited(level, key, "%s", text);
+}
 
 /*
  * Classifies a new connection by its first bytes. This is the one place
@@ -143,6 +174,7 @@ static void on_close(uv_handle_t *handle)
         srv->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
+    srv->open_conns--;
     SSL_free(c->ssl);
     wl_frame_reader_free(&c->reader);
     wl_native_conn_free(c->native);
@@ -216,14 +248,12 @@ static void conn_close(struct conn *c, enum wl_log_level level,
     if (c->reading)
         uv_read_stop((uv_stream_t *)&c->handle);
     c->reading = 0;
-    if (wl_log_threshold >= (int)level)
-        wl_log_write(level,
-                     "connection %llu from %s (agent %s %s) closed: %s; "
-                     "%lu frames%s",
-                     c->id, c->peer,
-                     c->identified ? c->agent_id : "-",
-                     c->identified ? c->agent_name : "-", reason, c->frames,
-                     partial ? ", an incomplete frame discarded" : "");
+    conn_log(level, "conn-closed",
+             "connection %llu from %s (agent %s %s) closed: %s; %lu "
+             "frames%s",
+             c->id, c->peer, c->identified ? c->agent_id : "-",
+             c->identified ? c->agent_name : "-", reason, c->frames,
+             partial ? ", an incomplete frame discarded" : "");
     c->state = CONN_CLOSING;
     flush_tls(c);
     req = malloc(sizeof(*req));
@@ -351,8 +381,8 @@ static void set_identity(struct conn *c, const struct wl_event_parts *parts,
                         strlen(msg->agent_id));
         wl_log_sanitize(c->agent_name, sizeof(c->agent_name),
                         msg->agent_name, strlen(msg->agent_name));
-        wl_log_info("connection %llu from %s: first event from agent %s "
-                    "(%s)",
+        wl_log_debug("connection %llu from %s: first event from agent %s "
+                     "(%s)",
                     c->id, c->peer, c->agent_id,
                     c->agent_name);
     }
@@ -376,6 +406,17 @@ static int handle_frame(struct conn *c, const unsigned char *frame,
         conn_reject(c, "frame-unparsable", text, frame, len);
         return WL_EINVAL;
     }
+    for (const char *p = srv->location; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            srv->stats.frames_rejected++;
+            snprintf(text, sizeof(text),
+                     "control character 0x%02x in the location or agent "
+                     "name of a frame",
+                     (unsigned char)*p);
+            conn_reject(c, "frame-control", text, frame, len);
+            return WL_EINVAL;
+        }
+    }
     msg = wl_message_new(frame, len);
     if (msg == NULL)
         wl_fatal_nomem("message");
@@ -383,6 +424,7 @@ static int handle_frame(struct conn *c, const unsigned char *frame,
     snprintf(msg->peer_ip, sizeof(msg->peer_ip), "%s", c->peer_ip);
     set_identity(c, &parts, msg);
     c->frames++;
+    c->last_frame_at = uv_now(&srv->loop);
     submit(srv, msg);
     return 0;
 }
@@ -420,6 +462,7 @@ static int identify_peer(struct conn *c)
         wl_log_info("new agent %s with id %s", name, c->agent_id);
     snprintf(c->agent_name, sizeof(c->agent_name), "%s", name);
     c->identified = 1;
+    wl_agentids_note_ip(c->srv->agent_ids, c->agent_id, name, c->peer_ip);
     return 0;
 }
 
@@ -434,6 +477,16 @@ static void tls_failure(struct conn *c, const char *what, int ssl_error)
         wl_tls_error_text(text, sizeof(text));
     snprintf(reason, sizeof(reason), "%s: %s", what, text);
     c->srv->stats.rejected++;
+    if (strstr(text, "unsupported protocol") != NULL ||
+        strstr(text, "version too low") != NULL) {
+        c->srv->stats.old_tls++;
+        wl_log_limited(WL_LOG_WARN, "tls-old-version",
+                       "connection %llu from %s: %s; TLS 1.2 or later is "
+                       "required",
+                       c->id, c->peer, reason);
+        conn_close(c, WL_LOG_DEBUG, reason);
+        return;
+    }
     wl_log_limited(WL_LOG_WARN, "tls-failure",
                    "connection %llu from %s (agent %s): %s", c->id,
                    c->peer,
@@ -462,12 +515,12 @@ static int tls_handshake(struct conn *c)
     if (c->srv->mutual_tls && identify_peer(c) != 0)
         return -1;
     if (c->srv->mutual_tls)
-        wl_log_info("connection %llu from %s: %s established, agent %s "
-                    "(%s)",
+        wl_log_debug("connection %llu from %s: %s established, agent %s "
+                     "(%s)",
                     c->id, c->peer, SSL_get_version(c->ssl),
                     c->agent_id, c->agent_name);
     else
-        wl_log_info("connection %llu from %s: %s established (lab mode)",
+        wl_log_debug("connection %llu from %s: %s established (lab mode)",
                     c->id, c->peer,
                     SSL_get_version(c->ssl));
     return 1;
@@ -628,7 +681,13 @@ static void native_input(struct conn *c, const void *data, size_t len)
                  wl_secure_strerror(r));
         c->srv->stats.rejected++;
         conn_close(c, WL_LOG_DEBUG, reason);
-    } else if (!c->identified && wl_native_conn_agent(c->native)[0]) {
+        return;
+    }
+    if (wl_native_conn_frames(c->native) != c->native_frames) {
+        c->native_frames = wl_native_conn_frames(c->native);
+        c->last_frame_at = uv_now(&c->srv->loop);
+    }
+    if (!c->identified && wl_native_conn_agent(c->native)[0]) {
         c->identified = 1;
         snprintf(c->agent_id, sizeof(c->agent_id), "%s",
                  wl_native_conn_agent(c->native));
@@ -756,13 +815,21 @@ static void on_connection(uv_stream_t *listener, int status)
     struct conn *c;
 
     if (status < 0) {
-        wl_log_limited(WL_LOG_WARN, "accept", "accept failed: %s",
-                       uv_strerror(status));
+        /* libuv already closed the pending connections it could not
+         * accept (EMFILE, ENFILE) with its reserved descriptor. */
+        srv->stats.accept_errors++;
+        wl_log_limited(WL_LOG_WARN, "accept",
+                       "cannot accept a connection on %s: %s; %d open "
+                       "(raise the open file limit or lower "
+                       "<remote><max_connections>)",
+                       srv->listen_name, uv_strerror(status),
+                       srv->open_conns);
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL || wl_frame_reader_init(&c->reader) != 0)
         wl_fatal_nomem("connection");
+    srv->open_conns++;
     c->srv = srv;
     uv_tcp_init(&srv->loop, &c->handle);
     c->next = srv->conns;
@@ -772,6 +839,7 @@ static void on_connection(uv_stream_t *listener, int status)
     c->state = CONN_CLASSIFY;
     c->id = ++srv->next_id;
     c->accepted_at = uv_now(&srv->loop);
+    c->last_frame_at = c->accepted_at;
     if (uv_accept(listener, (uv_stream_t *)&c->handle) != 0) {
         wl_log_limited(WL_LOG_WARN, "accept", "accept failed");
         c->state = CONN_CLOSING;
@@ -781,14 +849,49 @@ static void on_connection(uv_stream_t *listener, int status)
     srv->stats.connections++;
     describe_peer(c);
     uv_tcp_nodelay(&c->handle, 1);
-    wl_log_info("connection %llu from %s accepted", c->id, c->peer);
+    if (srv->max_connections > 0 && srv->open_conns > srv->max_connections) {
+        srv->stats.over_limit++;
+        wl_log_limited(WL_LOG_WARN, "conn-limit",
+                       "connection %llu from %s refused: %d connections "
+                       "open, the limit (<remote><max_connections>)",
+                       c->id, c->peer, srv->max_connections);
+        conn_close(c, WL_LOG_DEBUG, "too many connections");
+        return;
+    }
+    conn_log(WL_LOG_INFO, "conn-accepted", "connection %llu from %s accepted",
+             c->id, c->peer);
     if (!srv->paused)
         start_reading(c);
 }
 
 /*
+ * Closes a connection that has completed no frame for recv_timeout_ms
+ * (idle, or holding part of a frame). Returns 1 when it did.
+ */
+static int close_if_stalled(struct wl_server *srv, struct conn *c,
+                            uint64_t now)
+{
+    char reason[128];
+
+    if (srv->recv_timeout_ms <= 0 || srv->stopping ||
+        now - c->last_frame_at < (uint64_t)srv->recv_timeout_ms)
+        return 0;
+    srv->stats.timeouts++;
+    snprintf(reason, sizeof(reason),
+             "no complete frame for %ld s (<remote><recv_timeout>)",
+             srv->recv_timeout_ms / 1000);
+    wl_log_limited(WL_LOG_WARN, "recv-timeout",
+                   "connection %llu from %s (agent %s): %s", c->id, c->peer,
+                   c->identified ? c->agent_id : "-", reason);
+    conn_close(c, WL_LOG_DEBUG, reason);
+    return 1;
+}
+
+/*
  * Closes connections whose TLS handshake did not finish in time, so that
- * a client that connects and stays silent does not hold a socket forever.
+ * a client that connects and stays silent does not hold a socket forever,
+ * and established ones that stopped sending whole frames. Reports the
+ * log lines that rate limiting held back.
  */
 static void on_sweep(uv_timer_t *timer)
 {
@@ -796,11 +899,19 @@ static void on_sweep(uv_timer_t *timer)
     uint64_t now = uv_now(&srv->loop);
     struct conn *next;
 
+    wl_log_flush_limited(0);
     for (struct conn *c = srv->conns; c != NULL; c = next) {
         next = c->next;
-        if (c->state == CONN_CLOSING || c->state == CONN_NATIVE ||
-            (c->ssl != NULL && SSL_is_init_finished(c->ssl)))
+        if (c->state == CONN_CLOSING)
             continue;
+        /* A paused connection is not read: its silence is ours. */
+        if (srv->paused)
+            c->last_frame_at = now;
+        if (c->state == CONN_NATIVE ||
+            (c->ssl != NULL && SSL_is_init_finished(c->ssl))) {
+            close_if_stalled(srv, c, now);
+            continue;
+        }
         if (now - c->accepted_at < (uint64_t)srv->handshake_timeout_ms)
             continue;
         srv->stats.rejected++;
@@ -836,6 +947,8 @@ static void read_received_bytes(struct conn *c)
         srv->stats.bytes += (unsigned long long)n;
         if (c->state == CONN_CLASSIFY)
             classify_input(c, srv->read_buffer, (size_t)n);
+        else if (c->state == CONN_NATIVE)
+            native_input(c, srv->read_buffer, (size_t)n);
         else
             tls_input(c, srv->read_buffer, (size_t)n);
     }
@@ -977,6 +1090,31 @@ static int start_native(struct wl_server *srv,
                                &srv->native_udp, err, err_size);
 }
 
+/*
+ * Returns the connection limit: the one asked for (0: none), lowered so
+ * that the open file limit keeps FD_RESERVE descriptors for the rest of
+ * the daemon; a connection over it is closed at once, with a log line,
+ * rather than left for accept() to fail on.
+ */
+static int connection_limit(int wanted)
+{
+    struct rlimit rl;
+    long room;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return wanted;
+    room = (long)rl.rlim_cur - FD_RESERVE;
+    if (room < 1)
+        room = 1;
+    if (wanted > 0 && wanted <= room)
+        return wanted;
+    if (wanted > 0)
+        wl_log_warn("<remote><max_connections> %d lowered to %ld: the open "
+                    "file limit is %llu",
+                    wanted, room, (unsigned long long)rl.rlim_cur);
+    return room > 0x7fffffffL ? 0x7fffffff : (int)room;
+}
+
 int wl_server_new(const struct wl_server_options *opt,
                   struct wl_server **out, char *err, size_t err_size)
 {
@@ -1011,6 +1149,8 @@ int wl_server_new(const struct wl_server_options *opt,
     }
     srv->signals_open = 1;
     srv->handshake_timeout_ms = opt->handshake_timeout_ms;
+    srv->recv_timeout_ms = opt->recv_timeout_ms;
+    srv->max_connections = connection_limit(opt->max_connections);
     uv_timer_init(&srv->loop, &srv->sweep);
     srv->sweep.data = srv;
     uv_timer_start(&srv->sweep, on_sweep, 1000, 1000);
@@ -1069,4 +1209,7 @@ void wl_server_free(struct wl_server *srv)
     if (uv_loop_close(&srv->loop) != 0)
         wl_log_error("event loop closed with open handles");
     free(srv);
+    /* Analysis has stopped (the pipeline goes first): report what the
+     * rate limits held back. */
+    wl_log_flush_limited(1);
 }

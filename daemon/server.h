@@ -26,6 +26,12 @@ struct wl_server_options {
     /* Wazuh agents' own protocol on the same port; NULL: TLS only. */
     struct wl_native *native; /* borrowed; must outlive the server */
     int native_udp;           /* also listen on UDP (protocol "udp") */
+    /* Idle limit: a connection that completes no frame for this long
+     * is closed (agent keepalives count as frames). 0: never. */
+    long recv_timeout_ms;
+    /* Connections open at once; more are closed at accept. 0: no limit
+     * but the open file limit (some descriptors stay in reserve). */
+    int max_connections;
 };
 
 struct wl_server_stats {
@@ -35,6 +41,10 @@ struct wl_server_stats {
     unsigned long frames_rejected; /* zero, oversized or unparsable */
     unsigned long long bytes;      /* read from sockets */
     unsigned long pauses;          /* times reading stopped for backpressure */
+    unsigned long timeouts;        /* closed for no complete frame in time */
+    unsigned long over_limit;      /* closed at accept: too many open */
+    unsigned long accept_errors;   /* accept failures (EMFILE, ENFILE...) */
+    unsigned long old_tls;         /* refused for an old TLS version */
 };
 
 /*

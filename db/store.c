@@ -112,16 +112,17 @@ static int take_lock(struct wl_store *st, char *err, size_t err_size)
             goto out;
         }
         pid = read_lock_pid(fd);
+        /* The caller's message names the database and the conflict. */
         if (pid > 0)
             snprintf(err, err_size,
-                     "database %s is in use by another process (pid %ld "
-                     "holds %s); stop it or use another data directory",
-                     st->path, pid, lock_path);
+                     "pid %ld has the lock %s; stop it or use another "
+                     "data directory",
+                     pid, lock_path);
         else
             snprintf(err, err_size,
-                     "database %s is in use by another process (it holds "
-                     "%s); stop it or use another data directory",
-                     st->path, lock_path);
+                     "another process has the lock %s; stop it or use "
+                     "another data directory",
+                     lock_path);
         r = WL_EBUSY;
         goto out;
     }

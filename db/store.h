@@ -64,7 +64,8 @@ struct wl_store {
  * in WAL mode and brings its schema to WL_SCHEMA_VERSION. Returns 0, or
  * WL_EBUSY (another process holds the lock), WL_EUNSUPPORTED (the schema is
  * newer than this build or the file is not a wazlab database), WL_EIO,
- * WL_EDB or WL_ENOMEM, with a message in err. On error nothing stays open.
+ * WL_EDB or WL_ENOMEM, with a message in err (for WL_EBUSY it names the
+ * lock holder, not the database). On error nothing stays open.
  */
 int wl_store_open(struct wl_store *st, const char *path, char *err,
                   size_t err_size);

@@ -1547,7 +1547,7 @@ int wl_winevt_decode(struct wl_winevt *w, const char *log, struct wl_event *ev,
         root = cJSON_ParseWithOpts(log, &end, 0);
         if (root == NULL) {
             stats->dropped_json++;
-            wl_log_limited(WL_LOG_ERROR, "winevt-json",
+            wl_log_limited(WL_LOG_DEBUG, "winevt-json",
                            "Malformed EventChannel JSON event, dropped");
             return WL_EINVAL;
         }

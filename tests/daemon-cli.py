@@ -112,6 +112,10 @@ def test_second_daemon(tap, work):
         tap.ok(status != 0, "second daemon on the same database fails")
         tap.ok("is in use by another process" in err,
                "database failure says it is in use", err)
+        tap.equal(err.count("in use by another process"), 1,
+                  "database failure says so once")
+        tap.ok(re.search(r"pid \d+ has the lock ", err) is not None,
+               "database failure names the lock holder", err)
     finally:
         tap.equal(first.stop(), 0, "first daemon still stops cleanly")
 

@@ -82,6 +82,8 @@ def main():
         agents = dl.query(d.db_path, "SELECT id, name FROM agents ORDER BY 1")
         tap.equal(agents, [("001", "agent-one"), ("002", "agent-two")],
                   "agents table lists both agents")
+        ips = dl.query(d.db_path, "SELECT DISTINCT ip FROM agents")
+        tap.equal(ips, [("127.0.0.1",)], "agents table stores the peer address")
 
         # After a restart, the second agent connects first and keeps 002.
         d.start()
@@ -100,6 +102,23 @@ def main():
                                   stderr=subprocess.STDOUT)
             tap.equal(done.returncode, 0, "wazlab-send with a certificate")
             closes += 1
+            # Rejected after the TLS 1.3 handshake: wazlab-send notices.
+            for name, extra in (("no certificate", []),
+                                ("invalid CN", ["--cert", bad_name[0],
+                                                "--key", bad_name[1]])):
+                done = subprocess.run([sender, "--port", str(port)] + extra +
+                                      ["--queue", "1", "--location", "app",
+                                       lines],
+                                      stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+                tap.equal(done.returncode, 1,
+                          "wazlab-send with %s exits 1" % name)
+                tap.ok(b"sent 2 events" not in done.stdout,
+                       "wazlab-send with %s prints no summary" % name,
+                       done.stdout.decode())
+                tap.ok(b"the server at 127.0.0.1" in done.stderr,
+                       "wazlab-send with %s explains" % name,
+                       done.stderr.decode())
         d.wait_for_log("closed: ", count=closes)
         tap.equal(d.stop(), 0, "second run exits 0")
         if closes == 3:

@@ -89,7 +89,7 @@ class Daemon:
     """One wazlabd process in the foreground, its log in a file."""
 
     def __init__(self, workdir, port=None, config=None, data_dir=None,
-                 prefix=None, name="wazlabd"):
+                 prefix=None, name="wazlabd", debug=True):
         self.workdir = workdir
         self.port = port or free_port()
         self.data_dir = data_dir or os.path.join(workdir, "data")
@@ -98,6 +98,9 @@ class Daemon:
         with open(self.config_path, "w") as f:
             f.write(config if config is not None else config_xml(self.port))
         self.prefix = prefix or []
+        # Debug logging writes every connection's lines, which tests wait
+        # for; at the default level they are rate-limited.
+        self.debug = debug
         self.proc = None
         self.log_offset = 0
 
@@ -109,8 +112,8 @@ class Daemon:
         self.log_file = open(self.log_path, "ab")
         self.log_offset = self.log_file.tell()
         self.proc = subprocess.Popen(
-            self.prefix + [WAZLABD, "-f", "-c", self.config_path, "-D",
-                           self.data_dir],
+            self.prefix + [WAZLABD, "-f"] + (["-d"] if self.debug else [])
+            + ["-c", self.config_path, "-D", self.data_dir],
             stdout=self.log_file, stderr=subprocess.STDOUT)
         if wait:
             self.wait_for_log("INFO: ready")

@@ -175,7 +175,23 @@ static void test_errors(void)
                  "</ossec_config>",
                  "expected a value", "empty required value");
     expect_error("<!DOCTYPE x [<!ENTITY a \"b\">]><ossec_config/>",
-                 "test.conf:1: malformed XML", "DTD rejected");
+                 "test.conf:1: <!DOCTYPE> is not allowed", "DTD rejected");
+    expect_error("<?xml version=\"1.0\"?>\n<!DOCTYPE x>\n<ossec_config/>\n",
+                 "test.conf:2: <!DOCTYPE> is not allowed",
+                 "DTD line after the declaration");
+    expect_error("<ossec_config>\n  <remote>\n    <port>1514</port>\n"
+                 "  </remote>\n",
+                 "test.conf:4: malformed XML: <ossec_config> opened at "
+                 "line 1 is not closed; add </ossec_config>",
+                 "unclosed root at the last line");
+    expect_error("<ossec_config>\n<remote>\n<port>1</port>\n"
+                 "</ossec_config>\n",
+                 "test.conf:4: malformed XML: <remote> opened at line 2 is "
+                 "closed by </ossec_config>; add </remote> before it",
+                 "element closed by its parent");
+    expect_error("<ossec_config>\n</ossec_config>\ntrailing",
+                 "test.conf:3: text outside <ossec_config>",
+                 "text after the root");
 }
 
 static void test_empty_and_missing(void)

@@ -70,6 +70,7 @@ struct connection {
     SSL *ssl;
     unsigned char *out;
     size_t out_len;
+    int failed; /* a fatal TLS error ended the session */
 };
 
 struct counters {
@@ -138,10 +139,13 @@ static const char *const usage_text[] = {
     "At the end it prints one line: events sent, bytes sent (frame headers",
     "included), seconds, events per second and lines skipped. The exit",
     "status is 0 on success, 1 when a connection or TLS failure stopped",
-    "the run and 2 on invalid options. In native mode the line gives the",
-    "agents (enrolled, failed), events sent, acks, seconds and events per",
-    "second, timed from when every agent has started until every final",
-    "keepalive is acked. The exit status is 1 when any agent failed.",
+    "the run or the server did not close the session cleanly (it rejected",
+    "the client certificate), and 2 on invalid options. Success means the",
+    "server replied to the final close_notify. In native mode the line",
+    "gives the agents (enrolled, failed), events sent, acks, seconds and",
+    "events per second, timed from when every agent has started until",
+    "every final keepalive is acked. The exit status is 1 when any agent",
+    "failed.",
 };
 
 static void usage(FILE *out)
@@ -545,8 +549,11 @@ static void close_connection(struct connection *c)
     char buf[4096];
 
     if (c->ssl != NULL) {
-        SSL_shutdown(c->ssl);
+        /* No shutdown after a fatal TLS error: it is not allowed. */
+        if (!c->failed)
+            SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
+        ERR_clear_error();
     }
     if (c->fd >= 0) {
         shutdown(c->fd, SHUT_WR);
@@ -559,6 +566,54 @@ static void close_connection(struct connection *c)
     c->ssl = NULL;
     c->fd = -1;
     c->out = NULL;
+}
+
+/*
+ * Ends the TLS session after the last frame: sends close_notify and reads
+ * until the server answers with its own. A server that rejected the client
+ * after a TLS 1.3 handshake (its certificate, or the name in it) sends an
+ * alert or closes without close_notify instead, and the frames written
+ * before were not accepted. Returns 0, or -1 after printing why.
+ */
+static int finish_connection(struct connection *c, const struct options *o)
+{
+    char buf[4096];
+    int n, e;
+
+    set_timeouts(c->fd, CONNECT_TIMEOUT_S);
+    ERR_clear_error();
+    errno = 0;
+    n = SSL_shutdown(c->ssl);
+    e = n < 0 ? SSL_get_error(c->ssl, n) : SSL_ERROR_NONE;
+    while (e == SSL_ERROR_NONE) {
+        errno = 0;
+        n = SSL_read(c->ssl, buf, sizeof(buf));
+        if (n <= 0)
+            e = SSL_get_error(c->ssl, n);
+    }
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    if (e == SSL_ERROR_SSL)
+        fprintf(stderr,
+                PROGRAM ": the server at %s port %s rejected the connection; "
+                        "the events sent on it were not accepted\n",
+                o->host, o->port);
+    else if (errno == EAGAIN || errno == EWOULDBLOCK)
+        fprintf(stderr,
+                PROGRAM ": timed out after %d s waiting for the server at %s "
+                        "port %s to close the connection\n",
+                CONNECT_TIMEOUT_S, o->host, o->port);
+    else
+        fprintf(stderr,
+                PROGRAM ": the server at %s port %s closed the connection "
+                        "without a TLS close_notify (%s); the events sent "
+                        "may not have been accepted (was the client "
+                        "certificate rejected?)\n",
+                o->host, o->port,
+                errno != 0 ? strerror(errno) : "end of stream");
+    print_tls_errors();
+    c->failed = 1;
+    return -1;
 }
 
 /* Describes why SSL_write returned result; call it before errno changes. */
@@ -589,6 +644,7 @@ static int flush_connection(struct connection *c, const struct options *o)
             fprintf(stderr, PROGRAM ": sending to %s port %s failed: %s\n",
                     o->host, o->port, write_error_text(c->ssl, n));
             print_tls_errors();
+            c->failed = 1;
             return -1;
         }
         done += (size_t)n;
@@ -972,6 +1028,10 @@ int main(int argc, char **argv)
         goto out;
     for (int i = 0; i < o.connections; i++) {
         if (flush_connection(&s.conns[i], &o) != 0)
+            goto out;
+    }
+    for (int i = 0; i < o.connections; i++) {
+        if (finish_connection(&s.conns[i], &o) != 0)
             goto out;
     }
     seconds = now_seconds() - s.start;
