@@ -98,6 +98,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             cli->config_file = optarg;
             break;
         case 'D':
+            if (optarg[0] == '\0') {
+                fprintf(stderr, "wazlabd: -D needs a directory name, not "
+                                "an empty string\n");
+                usage(stderr);
+                return WL_EINVAL;
+            }
             cli->data_dir = optarg;
             break;
         case 'f':
@@ -201,7 +207,14 @@ static int prepare_data_dir(const struct cli *cli, struct daemon_state *st)
     const char *dir = cli->data_dir ? cli->data_dir : DEFAULT_DATA_DIR;
     const char *db = st->cfg.db_path;
 
-    if (make_dirs(dir) != 0 || realpath(dir, st->data_dir) == NULL) {
+    int r = make_dirs(dir);
+
+    if (r == WL_EINVAL) {
+        fprintf(stderr, "wazlabd: data directory path is too long: %s\n",
+                dir);
+        return r;
+    }
+    if (r != 0 || realpath(dir, st->data_dir) == NULL) {
         fprintf(stderr, "wazlabd: cannot create data directory %s: %s\n",
                 dir, strerror(errno));
         return WL_EIO;

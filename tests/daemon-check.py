@@ -85,6 +85,12 @@ def main():
         tap.ok("0100-test.xml:8: rule 100002" in err,
                "invalid rule: file, line and id", err)
         tap.ok("1 invalid rules" in err, "invalid rule: counted", err)
+        r = subprocess.run([dl.WAZLABD, "-f", "-c", "/dev/null", "-D", ""],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        tap.equal(r.returncode, 2, "empty -D: usage error")
+        tap.ok(b"-D needs a directory name" in r.stderr,
+               "empty -D: says what is missing", r.stderr.decode())
     finally:
         dl.cleanup(work)
     tap.done()
