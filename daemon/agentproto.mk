@@ -71,3 +71,8 @@ tests/daemon-keys-kill.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)
 TESTS += tests/daemon-agent-ids.py
 EXTRA_DIST += tests/daemon-agent-ids.py
 tests/daemon-agent-ids.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
+
+# wazlabd and wazlab-agents changing client.keys at the same time.
+TESTS += tests/daemon-keys-lock.py
+EXTRA_DIST += tests/daemon-keys-lock.py
+tests/daemon-keys-lock.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)
