@@ -76,3 +76,8 @@ tests/daemon-agent-ids.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
 TESTS += tests/daemon-keys-lock.py
 EXTRA_DIST += tests/daemon-keys-lock.py
 tests/daemon-keys-lock.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)
+
+# A generated enrollment password is saved to authd.pass, never logged.
+TESTS += tests/daemon-authd-pass.py
+EXTRA_DIST += tests/daemon-authd-pass.py
+tests/daemon-authd-pass.log: wazlabd$(EXEEXT)
