@@ -384,13 +384,16 @@ int wl_agentsvc_share_ids(struct wl_agentsvc *svc, struct wl_agentids *ids)
 {
     struct wl_keystore *ks = wl_native_lock_keys(svc->native);
     int max_id = wl_agentids_max_id(ids);
-    int r = wl_keys_lock(ks, 0);
+    int locked = wl_keys_lock(ks, 0) >= 0;
+    int r = 0;
 
-    if (r < 0)
-        wl_log_error("cannot lock and read %s: %s", ks->path, wl_strerror(r));
-    else
-        r = 0;
-    if (r == 0 && max_id > 0 && (unsigned long)max_id > ks->id_counter) {
+    /* Taking the lock at start also deletes temporary files that a killed
+     * save left. Without it, event reception still runs. */
+    if (!locked)
+        wl_log_error("cannot lock %s: agent ids of the database not "
+                     "reserved in it",
+                     ks->path);
+    if (locked && max_id > 0 && (unsigned long)max_id > ks->id_counter) {
         char want[16], id[16];
 
         snprintf(want, sizeof(want), "%03d", max_id);

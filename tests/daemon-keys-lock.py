@@ -2,7 +2,8 @@
 """wazlabd and wazlab-agents change client.keys at the same time: agents
 enroll over TLS while wazlab-agents adds agents in parallel. Every agent
 that received a key or was reported added must be in the final file with
-its own id, and no id may be handed out twice."""
+its own id, and no id may be handed out twice. A temporary file that a
+killed save left is removed at start."""
 
 import os
 import re
@@ -71,7 +72,14 @@ def main():
                            % auth_port)
     d = dl.Daemon(work, port=port, config=config)
     try:
+        # A temporary file that a save killed with kill -9 leaves behind.
+        os.makedirs(d.data_dir, mode=0o750)
+        stale = os.path.join(d.data_dir, "client.keysQw3rT9")
+        with open(stale, "w") as f:
+            f.write("001 old any 0123\n")
         d.start()
+        tap.ok(not os.path.exists(stale), "stale temporary file removed "
+               "at start")
 
         # An agent added by the tool, then one enrollment 0.2 s later.
         first = add(d.data_dir, "manual1")
