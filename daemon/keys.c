@@ -496,8 +496,7 @@ static int parse_line(struct wl_keystore *ks, char *line, char *why,
     name = strchr(id, ' ');
     if (!name) {
         snprintf(why, why_size,
-                 "malformed key line: expected 'ID NAME IP "
-                 "KEY'");
+                 "malformed key line: expected 'ID NAME IP KEY'");
         return WL_EINVAL;
     }
     *name++ = '\0';
