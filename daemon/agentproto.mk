@@ -71,3 +71,13 @@ tests/daemon-keys-kill.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)
 TESTS += tests/daemon-agent-ids.py
 EXTRA_DIST += tests/daemon-agent-ids.py
 tests/daemon-agent-ids.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
+
+# wazlabd and wazlab-agents changing client.keys at the same time.
+TESTS += tests/daemon-keys-lock.py
+EXTRA_DIST += tests/daemon-keys-lock.py
+tests/daemon-keys-lock.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)
+
+# A generated enrollment password is saved to authd.pass, never logged.
+TESTS += tests/daemon-authd-pass.py
+EXTRA_DIST += tests/daemon-authd-pass.py
+tests/daemon-authd-pass.log: wazlabd$(EXEEXT)

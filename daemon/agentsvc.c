@@ -360,14 +360,18 @@ static int allocate_id(void *ctx, const char *name, char *id, size_t size)
 {
     struct wl_agentsvc *svc = ctx;
     struct wl_keystore *ks = wl_native_lock_keys(svc->native);
-    const struct wl_key_entry *e = wl_keys_find_name(ks, name);
-    int r = 0;
+    const struct wl_key_entry *e;
+    int r = wl_keys_lock(ks, 0);
 
-    if (e != NULL)
-        snprintf(id, size, "%s", e->id);
-    else
-        r = reserve_id_locked(ks, name, NULL, id, size);
-
+    if (r >= 0) {
+        e = wl_keys_find_name(ks, name);
+        r = 0;
+        if (e != NULL)
+            snprintf(id, size, "%s", e->id);
+        else
+            r = reserve_id_locked(ks, name, NULL, id, size);
+        wl_keys_unlock(ks);
+    }
     wl_native_unlock_keys(svc->native);
     if (r < 0)
         wl_log_error("cannot reserve an agent id in client.keys for "
@@ -380,9 +384,16 @@ int wl_agentsvc_share_ids(struct wl_agentsvc *svc, struct wl_agentids *ids)
 {
     struct wl_keystore *ks = wl_native_lock_keys(svc->native);
     int max_id = wl_agentids_max_id(ids);
+    int locked = wl_keys_lock(ks, 0) >= 0;
     int r = 0;
 
-    if (max_id > 0 && (unsigned long)max_id > ks->id_counter) {
+    /* Taking the lock at start also deletes temporary files that a killed
+     * save left. Without it, event reception still runs. */
+    if (!locked)
+        wl_log_error("cannot lock %s: agent ids of the database not "
+                     "reserved in it",
+                     ks->path);
+    if (locked && max_id > 0 && (unsigned long)max_id > ks->id_counter) {
         char want[16], id[16];
 
         snprintf(want, sizeof(want), "%03d", max_id);
@@ -395,6 +406,7 @@ int wl_agentsvc_share_ids(struct wl_agentsvc *svc, struct wl_agentids *ids)
                         "named by certificate",
                         want, ks->path);
     }
+    wl_keys_unlock(ks);
     wl_native_unlock_keys(svc->native);
     wl_agentids_set_allocator(ids, allocate_id, svc);
     return r;

@@ -128,7 +128,22 @@ static int write_all(SSL *ssl, const char *data, size_t len)
     return n == (int)len ? 0 : WL_EIO;
 }
 
-/* Handles the request line under the keys lock; returns the result. */
+static void internal_error(char *reply, struct wl_enroll_result *result)
+{
+    snprintf(reply, WL_ENROLL_REPLY_MAX,
+             "ERROR: Internal manager error adding agent. Unable to "
+             "add agent");
+    memset(result, 0, sizeof(*result));
+}
+
+/*
+ * Handles the request line under the keys lock and the file lock shared
+ * with wazlab-agents. It rereads client.keys when another process changed
+ * it, so no id is handed out twice. It writes the file before the reply,
+ * so an agent that receives a key finds it on disk even when the daemon
+ * is killed right after. When the write fails, the agent is removed again
+ * and gets an error reply.
+ */
 static void enroll_line(struct wl_authd *a, struct client *c, const char *line,
                         char *reply, struct wl_enroll_result *result)
 {
@@ -136,38 +151,38 @@ static void enroll_line(struct wl_authd *a, struct client *c, const char *line,
     wl_enroll_status_fn status = o->status;
     void *status_ctx = o->status_ctx;
     struct wl_keystore *ks;
+    int r;
 
     if (!status) {
         status = wl_native_agent_status;
         status_ctx = o->native;
     }
     ks = wl_native_lock_keys(o->native);
+    r = wl_keys_lock(ks, 0);
+    if (r < 0) {
+        wl_log_limited(WL_LOG_ERROR, "authd-keys-lock",
+                       "enrollment: cannot lock and read %s: %s; request "
+                       "from %s rejected",
+                       ks->path, wl_strerror(r), c->ip);
+        internal_error(reply, result);
+        goto out;
+    }
     if (wl_enroll_process(o->enroll, ks, line, c->ip, status, status_ctx,
                           time(NULL), reply, result) < 0) {
-        snprintf(reply, WL_ENROLL_REPLY_MAX,
-                 "ERROR: Internal manager error adding agent. Unable to "
-                 "add agent");
-        memset(result, 0, sizeof(*result));
+        internal_error(reply, result);
+    } else if (result->accepted) {
+        r = wl_keys_save(ks);
+        if (r < 0) {
+            wl_log_error("enrollment: cannot save %s after adding agent %s: "
+                         "%s; enrollment rejected",
+                         ks->path, result->id, wl_strerror(r));
+            wl_keys_remove(ks, result->id, 1);
+            internal_error(reply, result);
+        }
     }
+    wl_keys_unlock(ks);
+out:
     wl_native_unlock_keys(o->native);
-}
-
-/*
- * Writes client.keys after an accepted enrollment and before the reply,
- * so that an agent that receives a key finds it on disk even when the
- * daemon is killed right after. A failed write leaves the key in memory.
- */
-static void save_before_reply(struct wl_authd *a,
-                              const struct wl_enroll_result *result)
-{
-    struct wl_keystore *ks = wl_native_lock_keys(a->opt.native);
-    int r = wl_keys_save(ks);
-
-    if (r < 0)
-        wl_log_error("enrollment: cannot save %s after adding agent %s: "
-                     "%s; the key is only in memory",
-                     ks->path, result->id, wl_strerror(r));
-    wl_native_unlock_keys(a->opt.native);
 }
 
 /*
@@ -184,21 +199,24 @@ static void finish_enrollment(struct wl_authd *a, struct client *c,
     char ip[WL_KEYS_IP_MAX + 1] = "";
     int r = 0;
 
-    if (!sent && e) {
-        /* authd deletes the key again when the reply could not be sent */
-        wl_keys_remove(ks, result->id, 1);
-        e = NULL;
-    }
-    if (e) {
-        wl_keys_hash(e, hash);
-        snprintf(ip, sizeof(ip), "%s", e->ip);
-    }
     if (!sent) {
-        r = wl_keys_save(ks);
+        /* authd deletes the key again when the reply could not be sent */
+        r = wl_keys_lock(ks, 0);
+        e = r < 0 ? NULL : wl_keys_find_id(ks, result->id);
+        if (e) {
+            wl_keys_remove(ks, result->id, 1);
+            e = NULL;
+            r = wl_keys_save(ks);
+        }
+        wl_keys_unlock(ks);
         if (r < 0)
             wl_log_error("enrollment: cannot save %s after removing agent "
                          "%s: %s",
                          ks->path, result->id, wl_strerror(r));
+    }
+    if (e) {
+        wl_keys_hash(e, hash);
+        snprintf(ip, sizeof(ip), "%s", e->ip);
     }
     wl_native_unlock_keys(o->native);
     if (!sent) {
@@ -251,8 +269,6 @@ static void serve(struct client *c)
     }
 
     enroll_line(a, c, line, reply, &result);
-    if (result.accepted)
-        save_before_reply(a, &result);
     sent = write_all(ssl, reply, strlen(reply)) == 0;
     if (result.accepted)
         finish_enrollment(a, c, &result, sent);

@@ -8,10 +8,13 @@
 #include "daemon/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -538,6 +541,63 @@ static char *random_password(void)
     return password;
 }
 
+/*
+ * Writes password and a newline to path atomically, mode 0600: a
+ * temporary file in the same folder, fsync, rename, fsync of the folder.
+ * Returns 0 or WL_EIO (logged, without the password).
+ */
+static int save_password(const char *path, const char *password)
+{
+    size_t size = strlen(path) + sizeof("XXXXXX");
+    size_t len = strlen(password);
+    char *tmp = malloc(size);
+    char *folder = NULL;
+    int fd = -1, dir_fd, r = WL_EIO;
+
+    if (!tmp)
+        return WL_ENOMEM;
+    snprintf(tmp, size, "%sXXXXXX", path);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        wl_log_error("cannot create %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return WL_EIO;
+    }
+    if (fchmod(fd, 0600) < 0 || write(fd, password, len) != (ssize_t)len ||
+        write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+        wl_log_error("cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        wl_log_error("cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        wl_log_error("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        goto out;
+    }
+    r = 0;
+    folder = strdup(path);
+    if (folder) {
+        dir_fd = open(dirname(folder), O_RDONLY | O_DIRECTORY);
+        if (dir_fd >= 0) {
+            if (fsync(dir_fd) < 0)
+                wl_log_warn("cannot sync the folder of %s", path);
+            close(dir_fd);
+        }
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    if (r < 0)
+        unlink(tmp);
+    free(tmp);
+    free(folder);
+    return r;
+}
+
 int wl_enroll_load_password(const char *path, char **password)
 {
     char line[4097];
@@ -556,11 +616,20 @@ int wl_enroll_load_password(const char *path, char **password)
         *password = random_password();
         if (!*password)
             return WL_ENOMEM;
-        /* authd prints a generated password once so the operator can hand
-         * it to agents; this is the only place it is ever logged. */
-        wl_log_info("enrollment: %s not found; random password for agent "
-                    "enrollment: %s",
-                    path, *password);
+        /* Unlike authd, which prints the password it generates, the
+         * password goes to a file that only the daemon's user can read. */
+        r = save_password(path, *password);
+        if (r < 0) {
+            wl_log_error("enrollment: cannot save a generated password to "
+                         "%s; write a password line to it (mode 0600)",
+                         path);
+            wl_enroll_password_free(*password);
+            *password = NULL;
+            return r;
+        }
+        wl_log_info("enrollment: %s not found; generated a random password "
+                    "and saved it there (mode 0600)",
+                    path);
         return 0;
     }
     if (fstat(fileno(fp), &st) < 0 || st.st_size <= 1) {

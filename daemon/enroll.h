@@ -122,11 +122,12 @@ void wl_enroll_result_free(struct wl_enroll_result *result);
 /*
  * Loads the enrollment password as authd does from path (authd.pass):
  * the first line without its newline, if that line is longer than 2
- * bytes with the newline. A file of 0 or 1 bytes is an error (WL_EINVAL);
- * a missing file makes a random 32-hex-digit password that is logged
- * once, here, and never again. *password is NULL when the file has no
- * usable line. The caller frees *password with wl_enroll_password_free().
- * Returns 0, WL_EINVAL, WL_EIO or WL_ENOMEM.
+ * bytes with the newline. A file of 0 or 1 bytes is an error (WL_EINVAL).
+ * When the file is missing, a random 32-hex-digit password from the
+ * OpenSSL CSPRNG is written to it atomically with mode 0600 (WL_EIO when
+ * that fails), and only the file name is logged. *password is NULL when
+ * the file has no usable line. The caller frees *password with
+ * wl_enroll_password_free(). Returns 0, WL_EINVAL, WL_EIO or WL_ENOMEM.
  */
 int wl_enroll_load_password(const char *path, char **password);
 

@@ -9,12 +9,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include <openssl/rand.h>
 
 #define KEYS_LINE_MAX 1024 /* longer lines are malformed */
+#define KEYS_WHY_MAX 160   /* reason why a line is unusable */
 #define KEYS_TIMESTAMP_FILE "agents-timestamp"
 
 /* Lowercase hex of an MD5 or SHA-1 digest computed with EVP. */
@@ -300,8 +303,15 @@ void wl_keys_free(struct wl_keystore *ks)
         free_entry(ks->entries[i]);
     for (size_t i = 0; i < ks->removed_count; i++)
         free_line(ks->removed[i]);
+    for (size_t i = 0; i < ks->kept_count; i++) {
+        OPENSSL_cleanse(ks->kept[i], ks->kept_len[i]);
+        free(ks->kept[i]);
+    }
+    wl_keys_unlock(ks);
     free(ks->entries);
     free(ks->removed);
+    free(ks->kept);
+    free(ks->kept_len);
     free(ks->id_index);
     free(ks->path);
     memset(ks, 0, sizeof(*ks));
@@ -404,22 +414,97 @@ out:
     return r;
 }
 
+int wl_keys_valid_id(const char *id)
+{
+    size_t len = strlen(id);
+
+    if (len == 0 || len > WL_KEYS_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)id[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Keeps a line that cannot be used, verbatim, for the next save. */
+static int append_kept(struct wl_keystore *ks, const char *line, size_t len)
+{
+    char **lines = realloc(ks->kept, (ks->kept_count + 1) * sizeof(*lines));
+    size_t *lens;
+    char *copy;
+
+    if (!lines)
+        return WL_ENOMEM;
+    ks->kept = lines;
+    lens = realloc(ks->kept_len, (ks->kept_count + 1) * sizeof(*lens));
+    if (!lens)
+        return WL_ENOMEM;
+    ks->kept_len = lens;
+    copy = malloc(len + 1);
+    if (!copy)
+        return WL_ENOMEM;
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    ks->kept[ks->kept_count] = copy;
+    ks->kept_len[ks->kept_count++] = len;
+    return 0;
+}
+
 /*
- * Parses one line (newline removed) into ks. Returns 0 (also for comments
- * and removed entries), WL_EINVAL for a malformed line, or WL_ENOMEM.
+ * Checks the fields of an active entry. Returns 0, or WL_EINVAL with the
+ * reason in why (why_size bytes). The key is never quoted.
  */
-static int parse_line(struct wl_keystore *ks, char *line)
+static int check_fields(const char *id, const char *name, const char *ip,
+                        const char *key, char *why, size_t why_size)
+{
+    size_t key_len = strlen(key);
+
+    if (!wl_keys_valid_id(id))
+        snprintf(why, why_size, "invalid agent id '%.20s': use 1 to %d digits",
+                 id, WL_KEYS_ID_MAX);
+    else if (!wl_keys_valid_name(name))
+        snprintf(why, why_size, "invalid agent name '%.40s' for id %s", name,
+                 id);
+    else if (wl_keys_valid_ip(ip) < 0)
+        snprintf(why, why_size, "invalid IP '%.63s' for id %s", ip, id);
+    else if (key_len == 0 || key_len > WL_KEYS_KEY_MAX ||
+             strchr(key, ' ') != NULL)
+        snprintf(why, why_size,
+                 "invalid key for id %s: 1 to %d characters without spaces", id,
+                 WL_KEYS_KEY_MAX);
+    else
+        return 0;
+    return WL_EINVAL;
+}
+
+/*
+ * Parses one line (newline removed, no NUL inside) into ks; the line is
+ * cut into fields in place. Returns 0 (also for removed entries), 1 for a
+ * comment or an empty line, WL_EINVAL or WL_EEXIST with the reason in why,
+ * or WL_ENOMEM.
+ */
+static int parse_line(struct wl_keystore *ks, char *line, char *why,
+                      size_t why_size)
 {
     char *id = line, *name, *ip, *key;
     struct wl_key_entry *entry = NULL;
     int r;
 
     if (line[0] == '#' || line[0] == ' ' || line[0] == '\0')
-        return 0;
+        return 1;
     name = strchr(id, ' ');
-    if (!name)
+    if (!name) {
+        snprintf(why, why_size,
+                 "malformed key line: expected 'ID NAME IP KEY'");
         return WL_EINVAL;
+    }
     *name++ = '\0';
+    if (!wl_keys_valid_id(id)) {
+        snprintf(why, why_size, "invalid agent id '%.20s': use 1 to %d digits",
+                 id, WL_KEYS_ID_MAX);
+        return WL_EINVAL;
+    }
     note_id(ks, id);
 
     if (name[0] == '!' || name[0] == '#') {
@@ -427,23 +512,86 @@ static int parse_line(struct wl_keystore *ks, char *line)
         return append_removed(ks, line);
     }
     ip = strchr(name, ' ');
-    if (!ip)
+    key = ip ? strchr(ip + 1, ' ') : NULL;
+    if (!key) {
+        snprintf(why, why_size,
+                 "malformed key line for id %s: expected 'ID NAME IP KEY'", id);
         return WL_EINVAL;
+    }
     *ip++ = '\0';
-    key = strchr(ip, ' ');
-    if (!key)
-        return WL_EINVAL;
     *key++ = '\0';
 
-    if (wl_keys_find_id(ks, id))
+    if (wl_keys_find_id(ks, id)) {
+        snprintf(why, why_size, "duplicate agent id %s", id);
         return WL_EEXIST;
-    r = new_entry(id, name, ip, key, 0, &entry);
+    }
+    r = check_fields(id, name, ip, key, why, why_size);
     if (r < 0)
         return r;
+    r = new_entry(id, name, ip, key, 0, &entry);
+    if (r < 0) {
+        snprintf(why, why_size, "invalid fields for id %s", id);
+        return r == WL_ENOMEM ? r : WL_EINVAL;
+    }
     r = append_entry(ks, entry);
     if (r < 0)
         free_entry(entry);
     return r;
+}
+
+/*
+ * Handles one line of len bytes (newline removed): parses it, or logs why
+ * it cannot be used and keeps it verbatim. Returns 0 or WL_ENOMEM.
+ */
+static int load_line(struct wl_keystore *ks, char *line, size_t len,
+                     unsigned long line_no)
+{
+    char why[KEYS_WHY_MAX] = "";
+    char *work = NULL;
+    int r;
+
+    if (memchr(line, '\0', len)) {
+        snprintf(why, sizeof(why), "invalid NUL byte");
+        r = WL_EINVAL;
+    } else if (len >= KEYS_LINE_MAX) {
+        snprintf(why, sizeof(why), "line too long (%zu bytes, limit %d)", len,
+                 KEYS_LINE_MAX - 1);
+        r = WL_EINVAL;
+    } else {
+        work = malloc(len + 1);
+        if (!work)
+            return WL_ENOMEM;
+        memcpy(work, line, len + 1);
+        r = parse_line(ks, work, why, sizeof(why));
+        OPENSSL_cleanse(work, len);
+        free(work);
+        if (r == WL_ENOMEM)
+            return r;
+        if (r == 1) {
+            if (len == 0)
+                return 0;
+            return append_kept(ks, line, len); /* a comment */
+        }
+        if (r == 0)
+            return 0;
+    }
+    if (r == WL_EEXIST) {
+        /* Kept as a comment: it must not become active once the first
+         * line with its id is removed. */
+        wl_log_warn("%s:%lu: %s; line kept as a comment", ks->path, line_no,
+                    why);
+        work = malloc(len + 2);
+        if (!work)
+            return WL_ENOMEM;
+        work[0] = '#';
+        memcpy(work + 1, line, len + 1);
+        r = append_kept(ks, work, len + 1);
+        OPENSSL_cleanse(work, len + 1);
+        free(work);
+        return r;
+    }
+    wl_log_warn("%s:%lu: %s; line kept as is", ks->path, line_no, why);
+    return append_kept(ks, line, len);
 }
 
 /* Records the identity of the file as it is now. */
@@ -460,6 +608,7 @@ static void record_identity(struct wl_keystore *ks)
     ks->ino = st.st_ino;
     ks->size = st.st_size;
     ks->mtime = st.st_mtim;
+    ks->ctime = st.st_ctim;
 }
 
 int wl_keys_changed(const struct wl_keystore *ks)
@@ -472,7 +621,9 @@ int wl_keys_changed(const struct wl_keystore *ks)
         return 1;
     return st.st_dev != ks->dev || st.st_ino != ks->ino ||
            st.st_size != ks->size || st.st_mtim.tv_sec != ks->mtime.tv_sec ||
-           st.st_mtim.tv_nsec != ks->mtime.tv_nsec;
+           st.st_mtim.tv_nsec != ks->mtime.tv_nsec ||
+           st.st_ctim.tv_sec != ks->ctime.tv_sec ||
+           st.st_ctim.tv_nsec != ks->ctime.tv_nsec;
 }
 
 /* Builds "<folder of client.keys>/agents-timestamp"; NULL on failure. */
@@ -532,12 +683,15 @@ static void load_timestamps(struct wl_keystore *ks)
 
 int wl_keys_load(struct wl_keystore *ks, const char *path)
 {
-    char line[KEYS_LINE_MAX];
+    char *line = NULL;
+    size_t line_size = 0;
+    ssize_t len;
     unsigned long line_no = 0;
     FILE *fp = NULL;
     int r = WL_ENOMEM;
 
     memset(ks, 0, sizeof(*ks));
+    ks->lock_fd = -1;
     ks->path = strdup(path);
     if (!ks->path || rebuild_id_index(ks) < 0)
         goto out;
@@ -554,29 +708,14 @@ int wl_keys_load(struct wl_keystore *ks, const char *path)
         goto out;
     }
 
-    while (fgets(line, sizeof(line), fp)) {
-        size_t len = strlen(line);
-        int lr;
-
+    /* getline() gives the true length, so a NUL byte cannot hide text. */
+    while ((len = getline(&line, &line_size, fp)) != -1) {
         line_no++;
-        if (len > 0 && line[len - 1] == '\n') {
+        if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
-        } else if (!feof(fp)) {
-            int c;
-
-            while ((c = fgetc(fp)) != EOF && c != '\n')
-                ;
-            wl_log_warn("%s:%lu: line too long, skipped", path, line_no);
-            continue;
-        }
-        lr = parse_line(ks, line);
-        if (lr == WL_ENOMEM)
+        r = load_line(ks, line, (size_t)len, line_no);
+        if (r < 0)
             goto out;
-        if (lr == WL_EEXIST)
-            wl_log_warn("%s:%lu: duplicate agent id, line skipped", path,
-                        line_no);
-        else if (lr < 0)
-            wl_log_warn("%s:%lu: malformed key line, skipped", path, line_no);
     }
     if (ferror(fp)) {
         wl_log_error("cannot read agent keys %s: %s", path, strerror(errno));
@@ -586,27 +725,39 @@ int wl_keys_load(struct wl_keystore *ks, const char *path)
     load_timestamps(ks);
     r = 0;
 out:
-    OPENSSL_cleanse(line, sizeof(line));
+    if (line) {
+        OPENSSL_cleanse(line, line_size);
+        free(line);
+    }
     if (fp)
         fclose(fp);
     return r;
 }
 
-int wl_keys_reload_if_changed(struct wl_keystore *ks)
+/* Reads the file again into ks; the lock state stays with ks. */
+static int reload(struct wl_keystore *ks)
 {
     struct wl_keystore fresh;
-    int r;
+    int locked = ks->locked, lock_fd = ks->lock_fd;
+    int r = wl_keys_load(&fresh, ks->path);
 
-    if (!wl_keys_changed(ks))
-        return 0;
-    r = wl_keys_load(&fresh, ks->path);
     if (r < 0) {
         wl_keys_free(&fresh);
         return r;
     }
+    ks->locked = 0; /* the lock passes to the new contents */
     wl_keys_free(ks);
     *ks = fresh;
+    ks->locked = locked;
+    ks->lock_fd = lock_fd;
     return 1;
+}
+
+int wl_keys_reload_if_changed(struct wl_keystore *ks)
+{
+    if (!wl_keys_changed(ks))
+        return 0;
+    return reload(ks);
 }
 
 /* Writes all of buf to fd; WL_EIO on failure. */
@@ -710,6 +861,11 @@ static int write_keys(struct wl_keystore *ks, int fd)
 
         r = write_all(fd, line, (size_t)len);
     }
+    for (size_t i = 0; i < ks->kept_count && r == 0; i++) {
+        r = write_all(fd, ks->kept[i], ks->kept_len[i]);
+        if (r == 0)
+            r = write_all(fd, "\n", 1);
+    }
     OPENSSL_cleanse(line, sizeof(line));
     return r;
 }
@@ -751,6 +907,100 @@ int wl_keys_save(struct wl_keystore *ks)
         wl_log_warn("cannot update %s; registration times may be lost", stamps);
     free(stamps);
     return 0;
+}
+
+/*
+ * Returns 1 when name is "<base>" followed by exactly six characters of
+ * [A-Za-z0-9], the name mkstemp() gives a temporary file of base.
+ */
+static int is_temp_of(const char *name, const char *base)
+{
+    size_t base_len = strlen(base);
+
+    if (strncmp(name, base, base_len) != 0 || strlen(name) != base_len + 6)
+        return 0;
+    for (size_t i = base_len; name[i]; i++) {
+        if (!isalnum((unsigned char)name[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Deletes temporary files of client.keys and agents-timestamp left by a
+ * save that was killed. Only called under the lock, when no save runs.
+ */
+static void remove_stale_temps(const struct wl_keystore *ks)
+{
+    char *copy_dir = strdup(ks->path), *copy_base = strdup(ks->path);
+    DIR *dir = NULL;
+    struct dirent *de;
+
+    if (!copy_dir || !copy_base)
+        goto out;
+    const char *folder = dirname(copy_dir);
+    const char *base = basename(copy_base);
+
+    dir = opendir(folder);
+    if (!dir)
+        goto out;
+    while ((de = readdir(dir)) != NULL) {
+        if (!is_temp_of(de->d_name, base) &&
+            !is_temp_of(de->d_name, KEYS_TIMESTAMP_FILE))
+            continue;
+        if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
+            wl_log_warn("removed %s/%s left by an interrupted save", folder,
+                        de->d_name);
+    }
+out:
+    if (dir)
+        closedir(dir);
+    free(copy_dir);
+    free(copy_base);
+}
+
+int wl_keys_lock(struct wl_keystore *ks, int force_reload)
+{
+    size_t size = strlen(ks->path) + sizeof(".lock");
+    char *lock_path = malloc(size);
+    int fd, r;
+
+    if (!lock_path)
+        return WL_ENOMEM;
+    snprintf(lock_path, size, "%s.lock", ks->path);
+    fd = open(lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        wl_log_error("cannot open the lock file %s: %s", lock_path,
+                     strerror(errno));
+        free(lock_path);
+        return WL_EIO;
+    }
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno == EINTR)
+            continue;
+        wl_log_error("cannot lock %s: %s", lock_path, strerror(errno));
+        close(fd);
+        free(lock_path);
+        return WL_EIO;
+    }
+    free(lock_path);
+    ks->locked = 1;
+    ks->lock_fd = fd;
+    remove_stale_temps(ks);
+    r = force_reload ? reload(ks) : wl_keys_reload_if_changed(ks);
+    if (r < 0)
+        wl_keys_unlock(ks);
+    return r;
+}
+
+void wl_keys_unlock(struct wl_keystore *ks)
+{
+    if (!ks->locked)
+        return;
+    /* Closing the descriptor releases the flock. */
+    close(ks->lock_fd);
+    ks->locked = 0;
+    ks->lock_fd = -1;
 }
 
 /* Fills key with 64 lowercase hex digits from the CSPRNG. */

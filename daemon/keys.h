@@ -2,12 +2,17 @@
  * Agent keys: the client.keys file in the format of Wazuh 4.x, one line
  * per agent, "<id> <name> <ip> <key>\n". A removed agent keeps its line
  * with '!' (older files: '#') in front of the name, so that its id is
- * never handed out again. Lines starting with '#' or a space are comments
- * and are dropped when the file is rewritten.
+ * never handed out again. Lines starting with '#' or a space are comments.
+ * Comments and lines that cannot be used (malformed, invalid id, name,
+ * address or key, NUL byte) are kept verbatim after the entries when the
+ * file is rewritten, so that no line is ever lost. A line repeating the id
+ * of an earlier line is kept with '#' in front, as a comment.
  *
- * A keystore is not locked internally: the caller serialises access, or
- * builds a new store with wl_keys_load() and swaps it in. Keys are secrets:
- * wl_keys_free() wipes them and no function here logs them.
+ * A keystore is not locked against threads: the caller serialises access,
+ * or builds a new store with wl_keys_load() and swaps it in. Processes
+ * that change the file (wazlabd, wazlab-agents) take wl_keys_lock() around
+ * each read-modify-write. Keys are secrets: wl_keys_free() wipes them and
+ * no function here logs them.
  */
 #ifndef WL_KEYS_H
 #define WL_KEYS_H
@@ -40,6 +45,11 @@ struct wl_keystore {
     size_t capacity;
     char **removed; /* removed lines, without newline, kept verbatim */
     size_t removed_count;
+    char **kept;      /* unusable lines and comments, verbatim, no newline */
+    size_t *kept_len; /* lengths of kept lines, which may contain NUL */
+    size_t kept_count;
+    int locked;               /* 1 while wl_keys_lock() holds the file lock */
+    int lock_fd;              /* descriptor of the lock file while locked */
     unsigned long id_counter; /* highest numeric id seen, removed included */
     size_t *id_index;         /* open-addressing table of entry indexes */
     size_t id_index_size;     /* power of two, 0 when not built */
@@ -49,14 +59,16 @@ struct wl_keystore {
     ino_t ino;
     off_t size;
     struct timespec mtime;
+    struct timespec ctime;
 };
 
 /*
  * Reads path into ks (which the function initialises). A missing file
- * gives an empty store. Malformed lines are logged with their line number
- * and skipped, but their id still counts for allocation when it is
- * numeric. Returns 0, WL_ENOMEM, or WL_EIO when the file exists but cannot
- * be read. ks must be freed with wl_keys_free() even after an error.
+ * gives an empty store. Unusable lines are logged with their line number
+ * and the reason, and kept verbatim for wl_keys_save(). Their id still
+ * counts for allocation when it is numeric. Returns 0, WL_ENOMEM, or WL_EIO
+ * when the file exists but cannot be read. ks must be freed with wl_keys_free()
+ * even after an error.
  */
 int wl_keys_load(struct wl_keystore *ks, const char *path);
 
@@ -73,7 +85,8 @@ void wl_keys_free(struct wl_keystore *ks);
 int wl_keys_save(struct wl_keystore *ks);
 
 /*
- * Returns 1 when the file's device, inode, size or modification time
+ * Returns 1 when the file's device, inode, size, modification or change
+ * time
  * differ from those recorded at load or save (including the file having
  * appeared or disappeared), else 0.
  */
@@ -85,6 +98,28 @@ int wl_keys_changed(const struct wl_keystore *ks);
  * reloaded, 0 when unchanged, or a negative WL_E* code (ks unchanged).
  */
 int wl_keys_reload_if_changed(struct wl_keystore *ks);
+
+/*
+ * Takes the lock shared by every process that changes client.keys: an
+ * exclusive flock() on "<path>.lock" (created mode 0644 when missing),
+ * waiting for the holder. Under the lock it deletes temporary files that
+ * an interrupted save left ("<path>XXXXXX"), then reloads ks from disk:
+ * always when force_reload is set, else when wl_keys_changed(). Hold the
+ * lock from before the first lookup that decides a change until after
+ * wl_keys_save(), then call wl_keys_unlock(). Returns 1 when reloaded, 0
+ * when not, WL_EIO (lock file unusable) or the reload's error. After an
+ * error the lock is not held and ks is unchanged.
+ */
+int wl_keys_lock(struct wl_keystore *ks, int force_reload);
+
+/* Releases the lock of wl_keys_lock(); does nothing when not held. */
+void wl_keys_unlock(struct wl_keystore *ks);
+
+/*
+ * Checks an agent id as client.keys needs it: 1 to WL_KEYS_ID_MAX
+ * decimal digits. Returns 1 when valid, else 0.
+ */
+int wl_keys_valid_id(const char *id);
 
 /* Returns the active entry with this id, or NULL. */
 const struct wl_key_entry *wl_keys_find_id(const struct wl_keystore *ks,

@@ -379,6 +379,9 @@ static void check_password_file(void)
 {
     char path[400];
     char *pw = NULL;
+    static char log_buf[4096];
+    const char *log_text = NULL;
+    FILE *log_file;
 
     snprintf(path, sizeof(path), "%s/authd.pass", dir);
     write_file(path, "s3cret-pass\nsecond line\n");
@@ -407,11 +410,52 @@ static void check_password_file(void)
     is_str(pw, "nonewline", "password: line without newline");
     wl_enroll_password_free(pw);
 
+    /* The log of the generating call is captured to look for the password. */
     unlink(path);
+    log_file = tmpfile();
+    wl_log_init("test-enroll", WL_LOG_INFO);
+    wl_log_set_stream(log_file);
     is_int(wl_enroll_load_password(path, &pw), 0,
            "password: generated when the file is missing");
+    wl_log_set_stream(stderr);
+    wl_log_init("test-enroll", WL_LOG_ERROR);
+    if (log_file) {
+        size_t n;
+
+        rewind(log_file);
+        n = fread(log_buf, 1, sizeof(log_buf) - 1, log_file);
+        log_buf[n] = '\0';
+        log_text = log_buf;
+        fclose(log_file);
+    }
     ok(pw && strlen(pw) == 32 && strspn(pw, "0123456789abcdef") == 32,
        "password: generated one is 32 hex digits");
+    {
+        struct stat st;
+        char saved[64] = "";
+        FILE *fp = fopen(path, "r");
+
+        ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
+           "password: generated file has mode 0600");
+        if (fp) {
+            if (!fgets(saved, sizeof(saved), fp))
+                saved[0] = '\0';
+            fclose(fp);
+        }
+        saved[strcspn(saved, "\n")] = '\0';
+        is_str(saved, pw ? pw : "", "password: generated one saved");
+        ok(log_text && (!pw || strstr(log_text, pw) == NULL),
+           "password: generated one not logged");
+        ok(log_text && strstr(log_text, path) != NULL,
+           "password: file name logged");
+    }
+    {
+        char *again = NULL;
+
+        wl_enroll_load_password(path, &again);
+        is_str(again, pw ? pw : "", "password: saved one reused");
+        wl_enroll_password_free(again);
+    }
     wl_enroll_password_free(pw);
 }
 

@@ -10,6 +10,9 @@
 #include "tests/tap.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,7 +149,13 @@ static void check_add_remove_save(void)
     ok(text && strstr(text, "\n001 !win-agent-01 any 17c9215c") != NULL,
        "save: removed agent marked with '!'");
     ok(text && strstr(text, "lan-agent") == NULL, "save: purged agent gone");
-    ok(text && strstr(text, "comment") == NULL, "save: comments dropped");
+    ok(text && strstr(text, "\n# a comment line\n") != NULL &&
+           strstr(text, "\n indented comment\n") != NULL,
+       "save: comments kept");
+    ok(text && strstr(text, "\ngarbage-without-fields\n") != NULL,
+       "save: malformed line kept verbatim");
+    ok(text && strstr(text, "\n#003 duplicate-id any k5\n") != NULL,
+       "save: duplicate id line kept as a comment");
     {
         struct stat st;
 
@@ -260,6 +269,117 @@ static void remove_dir(void)
     rmdir(dir);
 }
 
+#define KEY_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Lines that cannot be used are reported and written back unchanged. */
+static void check_unusable(void)
+{
+    static const char text[] = "x\0y\n"
+                               "002 ok any " KEY_A "\n"
+                               "003 ok3 any " KEY_A "\n"
+                               "-1 negative any abcd\n"
+                               "abc letters any abcd\n"
+                               "009 bad!name any abcd\n";
+    struct wl_keystore ks;
+    const struct wl_key_entry *e = NULL;
+    FILE *fp = fopen(keys_path, "w");
+    char *saved;
+    size_t n;
+
+    fwrite(text, 1, sizeof(text) - 1, fp);
+    fclose(fp);
+    is_int(wl_keys_load(&ks, keys_path), 0, "unusable: file loads");
+    is_int(ks.count, 2, "unusable: NUL line does not swallow the next");
+    ok(wl_keys_find_id(&ks, "002") != NULL, "unusable: 002 after NUL line");
+    is_int(ks.kept_count, 4, "unusable: four lines kept");
+    ok(wl_keys_find_id(&ks, "-1") == NULL &&
+           wl_keys_find_id(&ks, "abc") == NULL,
+       "unusable: ids '-1' and 'abc' rejected");
+    is_int(wl_keys_add(&ks, "new-one", "any", 0, &e), 0, "unusable: add");
+    is_str(e ? e->id : NULL, "010", "unusable: id of a bad line not reused");
+    is_int(wl_keys_save(&ks), 0, "unusable: save");
+    wl_keys_free(&ks);
+
+    saved = malloc(8192);
+    fp = fopen(keys_path, "r");
+    n = fread(saved, 1, 8191, fp);
+    fclose(fp);
+    saved[n] = '\0';
+    ok(n > 4 && memmem(saved, n, "\nx\0y\n", 5) != NULL,
+       "unusable: NUL line written back byte for byte");
+    ok(strstr(saved, "002 ok any " KEY_A "\n") != NULL &&
+           strstr(saved, "003 ok3 any " KEY_A "\n") != NULL,
+       "unusable: valid agents kept");
+    ok(memmem(saved, n, "\n-1 negative any abcd\n", 21) != NULL &&
+           memmem(saved, n, "\nabc letters any abcd\n", 22) != NULL &&
+           memmem(saved, n, "\n009 bad!name any abcd\n", 23) != NULL,
+       "unusable: invalid lines kept verbatim");
+    free(saved);
+}
+
+/* Creates an empty file in the test folder. */
+static void touch(const char *name)
+{
+    char path[300];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    write_file(path, "");
+}
+
+static int exists(const char *name)
+{
+    char path[300];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* The file lock: exclusive, rereads a changed file, removes stale temps. */
+static void check_lock(void)
+{
+    struct wl_keystore ks;
+    const struct wl_key_entry *e = NULL;
+    char lock_path[300], other[300];
+    int fd;
+
+    write_file(keys_path, "001 first any " KEY_A "\n");
+    is_int(wl_keys_load(&ks, keys_path), 0, "lock: load");
+    touch("client.keysAb12Cd");
+    touch("agents-timestampZz99Yy");
+    touch("client.keys.bak");
+
+    snprintf(other, sizeof(other), "%s/other", dir);
+    write_file(other, "001 first any " KEY_A "\n"
+                      "002 second any " KEY_A "\n");
+    rename(other, keys_path);
+
+    is_int(wl_keys_lock(&ks, 0), 1, "lock: changed file reread");
+    ok(ks.locked, "lock: held");
+    ok(wl_keys_find_id(&ks, "002") != NULL, "lock: other process's agent seen");
+    ok(!exists("client.keysAb12Cd") && !exists("agents-timestampZz99Yy"),
+       "lock: stale temporary files removed");
+    ok(exists("client.keys.bak"), "lock: other files left alone");
+
+    snprintf(lock_path, sizeof(lock_path), "%s.lock", keys_path);
+    fd = open(lock_path, O_RDONLY);
+    ok(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK,
+       "lock: a second holder must wait");
+    wl_keys_add(&ks, "third", "any", 0, &e);
+    is_str(e ? e->id : NULL, "003", "lock: next id after the reread file");
+    is_int(wl_keys_save(&ks), 0, "lock: save");
+    wl_keys_unlock(&ks);
+    ok(!ks.locked, "lock: released");
+    ok(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "lock: free after unlock");
+    if (fd >= 0)
+        close(fd);
+
+    is_int(wl_keys_lock(&ks, 0), 0, "lock: unchanged file not reread");
+    wl_keys_free(&ks);
+    ok(access(lock_path, F_OK) == 0, "lock: lock file stays");
+    unlink(lock_path);
+    unlink(keys_path);
+}
+
 int main(void)
 {
     wl_log_init("test-keys", WL_LOG_ERROR);
@@ -273,6 +393,8 @@ int main(void)
     check_add_remove_save();
     check_reload();
     check_addresses();
+    check_unusable();
+    check_lock();
 
     remove_dir();
     return tap_done();

@@ -1,8 +1,9 @@
 /*
  * wazlab-agents: manages the agent keys in <data dir>/client.keys in the
  * manner of Wazuh's manage_agents: list, add, remove, show one key, and
- * import the entries of another client.keys file. wazlabd notices the
- * change by itself (it checks the file's modification time and inode).
+ * import the entries of another client.keys file. Changes are made under
+ * the lock that wazlabd also takes (flock on client.keys.lock), on the
+ * file as it is on disk at that moment, so neither overwrites the other.
  */
 #include "config.h"
 
@@ -10,10 +11,12 @@
 #include "daemon/keys.h"
 #include "daemon/log.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -37,13 +40,19 @@ static void usage(FILE *out)
             "                       client.keys file, keeping their ids\n"
             "\n"
             "Options:\n"
-            "  -d DIR   data folder holding client.keys (default: %s)\n"
-            "  -h       print this help\n",
+            "  -d DIR      data folder holding client.keys (default: %s)\n"
+            "  -h, --help  print this help\n",
             WL_LOCALSTATEDIR);
 }
 
 static int cmd_list(struct wl_keystore *ks)
 {
+    struct stat st;
+
+    if (stat(ks->path, &st) < 0 && errno == ENOENT) {
+        printf("No agents registered (%s does not exist).\n", ks->path);
+        return 0;
+    }
     if (ks->count == 0) {
         printf("No agents registered.\n");
         return 0;
@@ -160,8 +169,17 @@ static int cmd_import(struct wl_keystore *ks, const char *file)
 {
     struct wl_keystore other;
     size_t added = 0, skipped = 0;
-    int r = wl_keys_load(&other, file);
+    FILE *fp = fopen(file, "r");
+    int r;
 
+    /* A missing file would load as an empty store, so report it here. */
+    if (!fp) {
+        fprintf(stderr, "wazlab-agents: cannot read %s: %s\n", file,
+                strerror(errno));
+        return WL_EIO;
+    }
+    fclose(fp);
+    r = wl_keys_load(&other, file);
     if (r < 0) {
         fprintf(stderr, "wazlab-agents: cannot read %s: %s\n", file,
                 wl_strerror(r));
@@ -200,6 +218,13 @@ out:
     return r;
 }
 
+/* Returns 1 for the commands that change client.keys. */
+static int changes_keys(const char *cmd)
+{
+    return strcmp(cmd, "add") == 0 || strcmp(cmd, "remove") == 0 ||
+           strcmp(cmd, "import") == 0;
+}
+
 static int run(struct wl_keystore *ks, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -224,13 +249,18 @@ static int run(struct wl_keystore *ks, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     const char *dir = WL_LOCALSTATEDIR;
     struct wl_keystore ks;
+    struct stat st;
     char path[4096];
     int opt, r;
 
     wl_log_init("wazlab-agents", WL_LOG_WARN);
-    while ((opt = getopt(argc, argv, "+d:h")) != -1) {
+    while ((opt = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
             dir = optarg;
@@ -253,9 +283,26 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* NOTE: the file is not locked, so a change made here at the moment
-     * wazlabd enrolls an agent can be overwritten by the daemon's write. */
-    r = wl_keys_load(&ks, path);
+    if (stat(dir, &st) < 0) {
+        fprintf(stderr, "wazlab-agents: data folder %s: %s\n", dir,
+                strerror(errno));
+        return 1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "wazlab-agents: data folder %s is not a folder\n", dir);
+        return 1;
+    }
+    /* A change applies to the file as it is under the lock, so it is read
+     * again there. The first read only sets ks up and logs nothing. */
+    if (changes_keys(argv[optind])) {
+        wl_log_init("wazlab-agents", WL_LOG_ERROR);
+        r = wl_keys_load(&ks, path);
+        wl_log_init("wazlab-agents", WL_LOG_WARN);
+        if (r == 0)
+            r = wl_keys_lock(&ks, 1);
+    } else {
+        r = wl_keys_load(&ks, path);
+    }
     if (r < 0) {
         fprintf(stderr, "wazlab-agents: cannot read %s: %s\n", path,
                 wl_strerror(r));
