@@ -76,8 +76,9 @@ int main(int argc, char **argv)
     char err[256] = "";
 
     if (argc < 3) {
-        fprintf(stderr, "usage: %s EVENTS.jsonl RULES_DIR "
-                        "[LOCAL_RULES.xml] [PASSES]\n",
+        fprintf(stderr,
+                "usage: %s EVENTS.jsonl RULES_DIR "
+                "[LOCAL_RULES.xml] [PASSES]\n",
                 argv[0]);
         return 2;
     }

@@ -36,8 +36,7 @@ static int add_agent(struct wl_agentids *agents, const char *name, int id)
 
     if (agents->count == agents->capacity) {
         size_t capacity = agents->capacity ? agents->capacity * 2 : 16;
-        struct agent *items =
-            realloc(agents->items, capacity * sizeof(*items));
+        struct agent *items = realloc(agents->items, capacity * sizeof(*items));
 
         if (items == NULL)
             return WL_ENOMEM;
@@ -56,8 +55,8 @@ static int add_agent(struct wl_agentids *agents, const char *name, int id)
 }
 
 /* Reads id and name of the stored agents; a missing table is no error. */
-static int load_rows(struct wl_agentids *agents, const char *db_path,
-                     char *err, size_t err_size)
+static int load_rows(struct wl_agentids *agents, const char *db_path, char *err,
+                     size_t err_size)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
@@ -103,7 +102,7 @@ out:
 }
 
 int wl_agentids_load(const char *db_path, struct wl_agentids **out, char *err,
-                   size_t err_size)
+                     size_t err_size)
 {
     struct wl_agentids *agents = calloc(1, sizeof(*agents));
     int r;
@@ -175,7 +174,7 @@ void wl_agentids_note_ip(struct wl_agentids *agents, const char *id,
 }
 
 int wl_agentids_lookup(struct wl_agentids *agents, const char *name, char *id,
-                     size_t size)
+                       size_t size)
 {
     int r;
 

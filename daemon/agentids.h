@@ -22,7 +22,7 @@ struct wl_writer;
  * *out, or WL_ENOMEM, or WL_EDB with a message in err.
  */
 int wl_agentids_load(const char *db_path, struct wl_agentids **out, char *err,
-                   size_t err_size);
+                     size_t err_size);
 void wl_agentids_free(struct wl_agentids *agents);
 
 /* Sets the writer that stores new agents (NULL: keep them in memory). */
@@ -34,7 +34,7 @@ void wl_agentids_set_writer(struct wl_agentids *agents, struct wl_writer *w);
  * 1 when the agent was added, or WL_ENOMEM / WL_ERANGE (ids exhausted).
  */
 int wl_agentids_lookup(struct wl_agentids *agents, const char *name, char *id,
-                     size_t size);
+                       size_t size);
 
 /*
  * Records ip as the address agent id (called name) connects from, in the

@@ -35,9 +35,9 @@ struct wl_native *wl_agentsvc_native(struct wl_agentsvc *svc);
 /*
  * Makes client.keys the one source of agent ids. Agents named by their
  * certificate take the id of the enrolled agent of that name, or a new
- * id from client.keys that stays there as a removed line no key can use. The highest id in ids is reserved
- * there first. Call once, after both are loaded and before the event
- * listener starts. Returns 0 or a WL_E* code (logged).
+ * id from client.keys that stays there as a removed line no key can use. The
+ * highest id in ids is reserved there first. Call once, after both are loaded
+ * and before the event listener starts. Returns 0 or a WL_E* code (logged).
  */
 int wl_agentsvc_share_ids(struct wl_agentsvc *svc, struct wl_agentids *ids);
 

@@ -247,8 +247,7 @@ static int adjust_rows(const struct wl_message *msg, const char *location,
  */
 static const char *forward_form(struct wl_analysis_worker *w,
                                 const struct wl_message *msg,
-                                const struct wl_event_parts *parts,
-                                size_t *len)
+                                const struct wl_event_parts *parts, size_t *len)
 {
     int n;
 

@@ -18,7 +18,7 @@ struct wl_analysis;
 struct wl_analysis_worker;
 
 struct wl_analysis_options {
-    int logall;  /* archive every message in the events table */
+    int logall; /* archive every message in the events table */
     const struct wl_config *config; /* the rest, for the decode/rule stages */
 };
 

@@ -21,8 +21,7 @@ struct check {
 };
 
 /* Appends "FILE:LINE: message" for the option at path (no line: FILE:). */
-static void add_error(struct check *c, const char *path, const char *fmt,
-                      ...)
+static void add_error(struct check *c, const char *path, const char *fmt, ...)
 {
     const char *file = c->cfg->file ? c->cfg->file : "(built-in defaults)";
     long line = path ? wl_config_line(c->cfg, path) : 0;
@@ -33,11 +32,11 @@ static void add_error(struct check *c, const char *path, const char *fmt,
     if (c->used >= c->err_size)
         return;
     if (line > 0)
-        n = snprintf(c->err + c->used, c->err_size - c->used, "%s%s:%ld: ",
-                     c->used ? "\n" : "", file, line);
+        n = snprintf(c->err + c->used, c->err_size - c->used,
+                     "%s%s:%ld: ", c->used ? "\n" : "", file, line);
     else
-        n = snprintf(c->err + c->used, c->err_size - c->used, "%s%s: ",
-                     c->used ? "\n" : "", file);
+        n = snprintf(c->err + c->used, c->err_size - c->used,
+                     "%s%s: ", c->used ? "\n" : "", file);
     if (n > 0)
         c->used += (size_t)n;
     if (c->used >= c->err_size)
@@ -57,8 +56,7 @@ static const char *elements(char *buf, size_t size, const char *path)
     if (slash == NULL)
         snprintf(buf, size, "<%s>", path);
     else
-        snprintf(buf, size, "<%.*s><%s>", (int)(slash - path), path,
-                 slash + 1);
+        snprintf(buf, size, "<%.*s><%s>", (int)(slash - path), path, slash + 1);
     return buf;
 }
 
@@ -77,8 +75,7 @@ static const char *openssl_reason(char *buf, size_t size)
 
 /* Loads a certificate and its key into ctx, as the daemon will. */
 static void check_pair(struct check *c, SSL_CTX *ctx, const char *cert_opt,
-                       const char *cert, const char *key_opt,
-                       const char *key)
+                       const char *cert, const char *key_opt, const char *key)
 {
     char reason[256];
     char name[64];

@@ -75,8 +75,7 @@ static const struct option config_options[] = {
      "received messages waiting for analysis before reads pause"},
     {"remote/ssl_ca", OPT_STRING, 0, 0, NULL, NULL, FIELD(remote_ssl_ca),
      "PEM CA file; when set, agents need a certificate it signed"},
-    {"remote/ssl_cert", OPT_STRING, 0, 0, NULL, NULL,
-     FIELD(remote_ssl_cert),
+    {"remote/ssl_cert", OPT_STRING, 0, 0, NULL, NULL, FIELD(remote_ssl_cert),
      "PEM server certificate; none: self-signed in the data dir"},
     {"remote/ssl_key", OPT_STRING, 0, 0, NULL, NULL, FIELD(remote_ssl_key),
      "PEM private key of ssl_cert"},
@@ -103,8 +102,8 @@ static const struct option config_options[] = {
      FIELD(auth_use_source_ip), "register agents with their source IP"},
     {"auth/purge", OPT_BOOL, 0, 0, "yes", NULL, FIELD(auth_purge),
      "delete removed agents from the key list"},
-    {"auth/use_password", OPT_BOOL, 0, 0, "no", NULL,
-     FIELD(auth_use_password), "require the enrollment password"},
+    {"auth/use_password", OPT_BOOL, 0, 0, "no", NULL, FIELD(auth_use_password),
+     "require the enrollment password"},
     {"auth/ciphers", OPT_STRING, 0, 0,
      "HIGH:!ADH:!EXP:!MD5:!RC4:!3DES:!CAMELLIA:@STRENGTH", NULL,
      FIELD(auth_ciphers), "OpenSSL cipher list for TLS 1.2"},
@@ -126,10 +125,9 @@ static const struct option config_options[] = {
      FIELD(auth_force_disconnected_time),
      "replace only agents disconnected this long (s, m, h, d, w)"},
     {"auth/force/disconnected_time@enabled", OPT_BOOL, 0, 0, "yes", NULL,
-     FIELD(auth_force_disconnected_time_enabled),
-     "apply disconnected_time"},
-    {"auth/force/after_registration_time", OPT_TIME, 0, 315360000, "1h",
-     NULL, FIELD(auth_force_after_registration_time),
+     FIELD(auth_force_disconnected_time_enabled), "apply disconnected_time"},
+    {"auth/force/after_registration_time", OPT_TIME, 0, 315360000, "1h", NULL,
+     FIELD(auth_force_after_registration_time),
      "replace only agents registered this long ago"},
 
     {"ruleset/decoder_dir", OPT_LIST, 0, 0, NULL, NULL, FIELD(decoder_dirs),
@@ -141,18 +139,18 @@ static const struct option config_options[] = {
     {"ruleset/rule_dir", OPT_LIST, 0, 0, NULL, NULL, FIELD(rule_dirs),
      "directory of rule XML files (repeatable); with no rule_dir "
      "and no rule_include, the built-in default ruleset"},
-    {"ruleset/rule_include", OPT_LIST, 0, 0, NULL, NULL,
-     FIELD(rule_includes), "extra rule file (repeatable)"},
-    {"ruleset/rule_exclude", OPT_LIST, 0, 0, NULL, NULL,
-     FIELD(rule_excludes), "rule file name to skip (repeatable)"},
+    {"ruleset/rule_include", OPT_LIST, 0, 0, NULL, NULL, FIELD(rule_includes),
+     "extra rule file (repeatable)"},
+    {"ruleset/rule_exclude", OPT_LIST, 0, 0, NULL, NULL, FIELD(rule_excludes),
+     "rule file name to skip (repeatable)"},
     {"ruleset/list", OPT_LIST, 0, 0, NULL, NULL, FIELD(lists),
      "CDB list file (repeatable)"},
 
     {"alerts/log_alert_level", OPT_INT, 0, 16, "3", NULL,
      FIELD(log_alert_level), "lowest rule level stored as an alert"},
 
-    {"analysis/threads", OPT_INT, 0, 256, "0", NULL,
-     FIELD(analysis_threads), "analysis threads; 0: one per processor"},
+    {"analysis/threads", OPT_INT, 0, 256, "0", NULL, FIELD(analysis_threads),
+     "analysis threads; 0: one per processor"},
 
     {"database/path", OPT_STRING, 0, 0, "wazlab.db", NULL, FIELD(db_path),
      "SQLite file; relative to the data directory"},
@@ -197,11 +195,10 @@ static const void *const_field_of(const struct wl_config *cfg,
     return (const char *)cfg + opt->offset;
 }
 
-static void add_error(struct load_context *ctx, long line, const char *fmt,
-                      ...) __attribute__((format(printf, 3, 4)));
+static void add_error(struct load_context *ctx, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void add_error(struct load_context *ctx, long line, const char *fmt,
-                      ...)
+static void add_error(struct load_context *ctx, long line, const char *fmt, ...)
 {
     char text[512];
     va_list ap;
@@ -220,8 +217,8 @@ static void add_error(struct load_context *ctx, long line, const char *fmt,
         return;
     if (line > 0)
         n = snprintf(ctx->err + ctx->err_used, ctx->err_size - ctx->err_used,
-                     "%s%s:%ld: %s", ctx->err_used ? "\n" : "", ctx->name,
-                     line, text);
+                     "%s%s:%ld: %s", ctx->err_used ? "\n" : "", ctx->name, line,
+                     text);
     else
         n = snprintf(ctx->err + ctx->err_used, ctx->err_size - ctx->err_used,
                      "%s%s: %s", ctx->err_used ? "\n" : "", ctx->name, text);
@@ -298,8 +295,7 @@ static int parse_time(const char *text, long long *out)
     static const struct {
         char suffix;
         long long seconds;
-    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400},
-                 {'w', 604800}};
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
     size_t len = strlen(text);
     long long multiplier = 1;
     char number[32];
@@ -351,8 +347,7 @@ static int set_value(struct wl_config *cfg, const struct option *opt,
                                   : parse_time(value, &number)) != 0 ||
             number < opt->min || number > opt->max) {
             snprintf(expected, size, "expected %s from %lld to %lld",
-                     opt->type == OPT_INT ? "an integer"
-                                          : "a time in seconds",
+                     opt->type == OPT_INT ? "an integer" : "a time in seconds",
                      opt->min, opt->max);
             return WL_EINVAL;
         }
@@ -379,8 +374,10 @@ static int set_value(struct wl_config *cfg, const struct option *opt,
                 }
             }
             if (opt->choices[i] == NULL) {
-                snprintf(expected, size, "expected %s (the only value "
-                         "supported)", opt->choices[0]);
+                snprintf(expected, size,
+                         "expected %s (the only value "
+                         "supported)",
+                         opt->choices[0]);
                 return WL_EINVAL;
             }
         }
@@ -419,8 +416,7 @@ int wl_config_init(struct wl_config *cfg)
 
         if (opt->default_value == NULL)
             continue;
-        r = set_value(cfg, opt, opt->default_value, expected,
-                      sizeof(expected));
+        r = set_value(cfg, opt, opt->default_value, expected, sizeof(expected));
         if (r != 0)
             return r == WL_ENOMEM ? WL_ENOMEM : WL_EINTERNAL;
     }
@@ -473,7 +469,8 @@ static char *element_text(xmlNode *node)
     return copy;
 }
 
-/* Returns a readable form of an element path: "remote/port" as <remote><port>. */
+/* Returns a readable form of an element path: "remote/port" as <remote><port>.
+ */
 static void format_path(char *out, size_t size, const char *path)
 {
     size_t used = 0;
@@ -528,8 +525,7 @@ static void read_attributes(struct load_context *ctx, xmlNode *node,
         opt = find_option(attr_path);
         format_path(shown, sizeof(shown), path);
         if (opt == NULL) {
-            add_error(ctx, xmlGetLineNo(node),
-                      "unknown attribute \"%s\" of %s",
+            add_error(ctx, xmlGetLineNo(node), "unknown attribute \"%s\" of %s",
                       (const char *)attr->name, shown);
             continue;
         }
@@ -560,8 +556,7 @@ static void read_leaf(struct load_context *ctx, xmlNode *node,
     read_attributes(ctx, node, opt->path);
     value = element_text(node);
     if (value == NULL) {
-        add_error(ctx, xmlGetLineNo(node), "out of memory reading %s",
-                  shown);
+        add_error(ctx, xmlGetLineNo(node), "out of memory reading %s", shown);
         return;
     }
     apply_value(ctx, opt, value, xmlGetLineNo(node), shown);
@@ -602,8 +597,8 @@ static void read_block(struct load_context *ctx, xmlNode *block,
         if (child->type == XML_TEXT_NODE ||
             child->type == XML_CDATA_SECTION_NODE) {
             if (has_text(child))
-                add_error(ctx, xmlGetLineNo(child),
-                          "unexpected text in %s", shown);
+                add_error(ctx, xmlGetLineNo(child), "unexpected text in %s",
+                          shown);
             continue;
         }
         if (child->type != XML_ELEMENT_NODE)
@@ -751,9 +746,8 @@ static void describe_parse_error(const xmlError *error, char *message,
         message[strcspn(message, "\n")] = '\0';
         return;
     }
-    if (sscanf(error->message,
-               "Opening and ending tag mismatch: %63s line %d", element,
-               &open_line) == 2 &&
+    if (sscanf(error->message, "Opening and ending tag mismatch: %63s line %d",
+               element, &open_line) == 2 &&
         strcmp(element, WRAPPER_NAME) != 0)
         snprintf(message, size,
                  "malformed XML: <%s> opened at line %d is not closed; add "
@@ -878,8 +872,8 @@ int wl_config_load(struct wl_config *cfg, const char *path, char *err,
     if (r != 0) {
         if (err_size > 0) {
             if (r == WL_ERANGE)
-                snprintf(err, err_size, "%s: file larger than %d bytes",
-                         path, CONFIG_FILE_MAX);
+                snprintf(err, err_size, "%s: file larger than %d bytes", path,
+                         CONFIG_FILE_MAX);
             else
                 snprintf(err, err_size, "%s: cannot read: %s", path,
                          strerror(errno));
@@ -917,13 +911,17 @@ int wl_config_check(const struct wl_config *cfg, char *err, size_t err_size)
 {
     struct load_context ctx = {(struct wl_config *)cfg,
                                cfg->file ? cfg->file : "(built-in defaults)",
-                               err, err_size, 0, 0, 0};
+                               err,
+                               err_size,
+                               0,
+                               0,
+                               0};
 
     if (err_size > 0)
         err[0] = '\0';
     if ((cfg->remote_ssl_cert == NULL) != (cfg->remote_ssl_key == NULL)) {
-        const char *given = cfg->remote_ssl_cert ? "remote/ssl_cert"
-                                                 : "remote/ssl_key";
+        const char *given =
+            cfg->remote_ssl_cert ? "remote/ssl_cert" : "remote/ssl_key";
         const struct option *opt = find_option(given);
 
         add_error(&ctx, cfg->set_line[opt - config_options],
@@ -970,8 +968,7 @@ static void print_time(FILE *out, long seconds)
     for (size_t i = 0; seconds != 0 && i < sizeof(units) / sizeof(units[0]);
          i++) {
         if (seconds % units[i].seconds == 0) {
-            fprintf(out, "%ld%c", seconds / units[i].seconds,
-                    units[i].suffix);
+            fprintf(out, "%ld%c", seconds / units[i].seconds, units[i].suffix);
             return;
         }
     }
@@ -1059,8 +1056,7 @@ static int common_depth(const char *a, const char *b)
         size_t la = strcspn(a, "/");
         size_t lb = strcspn(b, "/");
 
-        if (a[la] != '/' || b[lb] != '/' || la != lb ||
-            memcmp(a, b, la) != 0)
+        if (a[la] != '/' || b[lb] != '/' || la != lb || memcmp(a, b, la) != 0)
             return depth;
         depth++;
         a += la + 1;
@@ -1079,8 +1075,7 @@ static void move_to_block(FILE *out, const char *open_path, int open_depth,
         p = open_path;
         for (int i = 1; i < depth; i++)
             p += strcspn(p, "/") + 1;
-        fprintf(out, "%*s</%.*s>\n", depth * 2, "", (int)strcspn(p, "/"),
-                p);
+        fprintf(out, "%*s</%.*s>\n", depth * 2, "", (int)strcspn(p, "/"), p);
     }
     p = path;
     for (int i = 0; i < keep; i++)

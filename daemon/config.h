@@ -39,15 +39,15 @@ struct wl_config {
     char *remote_connection; /* "secure" */
     char *remote_protocol;   /* "tcp" */
     int remote_port;
-    char *remote_local_ip;   /* address to bind; "0.0.0.0" by default */
-    int remote_queue_size;   /* messages waiting for analysis */
-    char *remote_ssl_ca;     /* CA for client certificates; NULL: lab mode */
-    char *remote_ssl_cert;   /* server certificate; NULL: self-signed */
-    char *remote_ssl_key;    /* its private key */
+    char *remote_local_ip; /* address to bind; "0.0.0.0" by default */
+    int remote_queue_size; /* messages waiting for analysis */
+    char *remote_ssl_ca;   /* CA for client certificates; NULL: lab mode */
+    char *remote_ssl_cert; /* server certificate; NULL: self-signed */
+    char *remote_ssl_key;  /* its private key */
     long remote_handshake_timeout; /* seconds to finish the TLS handshake */
-    int remote_verify_msg_id; /* replay check of Wazuh agent counters */
-    long remote_recv_timeout; /* seconds without a whole frame; 0: never */
-    int remote_max_connections; /* open at once; 0: open file limit only */
+    int remote_verify_msg_id;      /* replay check of Wazuh agent counters */
+    long remote_recv_timeout;      /* seconds without a whole frame; 0: never */
+    int remote_max_connections;    /* open at once; 0: open file limit only */
 
     /* <auth>: enrollment (read and checked, served by a later version) */
     int auth_disabled;
@@ -84,10 +84,10 @@ struct wl_config {
     int analysis_threads; /* 0: one per online processor */
 
     /* <database> */
-    char *db_path;           /* relative paths are under the data directory */
-    int db_batch_size;       /* rows per transaction */
+    char *db_path;     /* relative paths are under the data directory */
+    int db_batch_size; /* rows per transaction */
     int db_flush_interval_ms;
-    int db_queue_size;       /* records waiting for the writer */
+    int db_queue_size; /* records waiting for the writer */
 
     char *file; /* the file read last; NULL when only defaults apply */
     /* Line of the file that set option i last; 0 when it has its default. */

@@ -83,8 +83,7 @@ size_t wl_frame_reader_pending(const struct wl_frame_reader *r)
 
 int wl_frame_reader_feed(struct wl_frame_reader *r, const void *data,
                          size_t len,
-                         int (*on_frame)(void *arg,
-                                         const unsigned char *frame,
+                         int (*on_frame)(void *arg, const unsigned char *frame,
                                          size_t len),
                          void *arg)
 {
@@ -180,8 +179,7 @@ int wl_event_parse(const void *message, size_t len, char *location_buf,
     memset(parts, 0, sizeof(*parts));
     if (reason != NULL)
         *reason = NULL;
-    if (len < 2 || m[1] != ':' || m[0] == ':' || m[0] < 0x21 ||
-        m[0] > 0x7e) {
+    if (len < 2 || m[1] != ':' || m[0] == ':' || m[0] < 0x21 || m[0] > 0x7e) {
         if (reason != NULL)
             *reason = "no \"<queue>:\" at the start";
         return WL_EINVAL;

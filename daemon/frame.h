@@ -25,7 +25,7 @@ struct wl_frame_reader {
     size_t header_used;
     unsigned char *body; /* body_capacity bytes, NULL before a frame */
     size_t body_capacity;
-    size_t body_len;     /* length from the header; 0 while reading it */
+    size_t body_len; /* length from the header; 0 while reading it */
     size_t body_used;
     uint32_t bad_length; /* the rejected length after WL_ERANGE */
 };
@@ -66,8 +66,7 @@ size_t wl_frame_reader_pending(const struct wl_frame_reader *r);
  */
 int wl_frame_reader_feed(struct wl_frame_reader *r, const void *data,
                          size_t len,
-                         int (*on_frame)(void *arg,
-                                         const unsigned char *frame,
+                         int (*on_frame)(void *arg, const unsigned char *frame,
                                          size_t len),
                          void *arg);
 
@@ -78,10 +77,10 @@ int wl_frame_reader_feed(struct wl_frame_reader *r, const void *data,
  */
 struct wl_event_parts {
     char queue;
-    const char *location; /* NUL-terminated, in the location buffer */
+    const char *location;     /* NUL-terminated, in the location buffer */
     const unsigned char *log; /* inside the message, not NUL-terminated */
     size_t log_len;
-    int has_agent;   /* the location started "[<id>] (<name>) <ip>->" */
+    int has_agent; /* the location started "[<id>] (<name>) <ip>->" */
     char agent_id[16];
     char agent_name[128];
     char agent_ip[64];

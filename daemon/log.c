@@ -68,9 +68,8 @@ static void write_line(enum wl_log_level level, const char *suffix,
 
     pthread_mutex_lock(&log_lock);
     out = log_stream ? log_stream : stderr;
-    fprintf(out, "%s.%03ldZ %s[%ld] %s: %s%s\n", stamp,
-            now.tv_nsec / 1000000, log_program, (long)getpid(),
-            level_names[level], text, suffix);
+    fprintf(out, "%s.%03ldZ %s[%ld] %s: %s%s\n", stamp, now.tv_nsec / 1000000,
+            log_program, (long)getpid(), level_names[level], text, suffix);
     fflush(out);
     pthread_mutex_unlock(&log_lock);
 }
@@ -91,8 +90,8 @@ void wl_log_write(enum wl_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
-void wl_log_limited(enum wl_log_level level, const char *key,
-                    const char *fmt, ...)
+void wl_log_limited(enum wl_log_level level, const char *key, const char *fmt,
+                    ...)
 {
     time_t now = time(NULL);
     unsigned long suppressed = 0;
@@ -175,8 +174,7 @@ void wl_log_flush_limited(int all)
     }
 }
 
-void wl_log_sanitize(char *out, size_t out_size, const void *in,
-                     size_t max_in)
+void wl_log_sanitize(char *out, size_t out_size, const void *in, size_t max_in)
 {
     const unsigned char *p = in;
     size_t used = 0;

@@ -42,9 +42,8 @@ void wl_log_vwrite(enum wl_log_level level, const char *fmt, va_list ap);
  * WL_LOG_LIMIT_SECONDS ago. key is a short static string naming the
  * kind of message (for example "frame-oversized").
  */
-void wl_log_limited(enum wl_log_level level, const char *key,
-                    const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void wl_log_limited(enum wl_log_level level, const char *key, const char *fmt,
+                    ...) __attribute__((format(printf, 3, 4)));
 
 /*
  * Reports the lines that wl_log_limited() suppressed and has not reported
@@ -59,24 +58,23 @@ void wl_log_flush_limited(int all);
  * Copies at most max_in bytes of untrusted input into out (size out_size)
  * with non-printable bytes as \xNN, for quoting a short sample in a log.
  */
-void wl_log_sanitize(char *out, size_t out_size, const void *in,
-                     size_t max_in);
+void wl_log_sanitize(char *out, size_t out_size, const void *in, size_t max_in);
 
 #define wl_log_error(...) wl_log_write(WL_LOG_ERROR, __VA_ARGS__)
-#define wl_log_warn(...)                                                     \
-    do {                                                                     \
-        if (wl_log_threshold >= WL_LOG_WARN)                                 \
-            wl_log_write(WL_LOG_WARN, __VA_ARGS__);                          \
+#define wl_log_warn(...)                                                       \
+    do {                                                                       \
+        if (wl_log_threshold >= WL_LOG_WARN)                                   \
+            wl_log_write(WL_LOG_WARN, __VA_ARGS__);                            \
     } while (0)
-#define wl_log_info(...)                                                     \
-    do {                                                                     \
-        if (wl_log_threshold >= WL_LOG_INFO)                                 \
-            wl_log_write(WL_LOG_INFO, __VA_ARGS__);                          \
+#define wl_log_info(...)                                                       \
+    do {                                                                       \
+        if (wl_log_threshold >= WL_LOG_INFO)                                   \
+            wl_log_write(WL_LOG_INFO, __VA_ARGS__);                            \
     } while (0)
-#define wl_log_debug(...)                                                    \
-    do {                                                                     \
-        if (wl_log_threshold >= WL_LOG_DEBUG)                                \
-            wl_log_write(WL_LOG_DEBUG, __VA_ARGS__);                         \
+#define wl_log_debug(...)                                                      \
+    do {                                                                       \
+        if (wl_log_threshold >= WL_LOG_DEBUG)                                  \
+            wl_log_write(WL_LOG_DEBUG, __VA_ARGS__);                           \
     } while (0)
 
 /* Logs an out-of-memory error at startup or in a thread and exits(1). */

@@ -133,8 +133,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "wazlabd: unexpected argument \"%s\"\n",
-                argv[optind]);
+        fprintf(stderr, "wazlabd: unexpected argument \"%s\"\n", argv[optind]);
         usage(stderr);
         return WL_EINVAL;
     }
@@ -210,13 +209,12 @@ static int prepare_data_dir(const struct cli *cli, struct daemon_state *st)
     int r = make_dirs(dir);
 
     if (r == WL_EINVAL) {
-        fprintf(stderr, "wazlabd: data directory path is too long: %s\n",
-                dir);
+        fprintf(stderr, "wazlabd: data directory path is too long: %s\n", dir);
         return r;
     }
     if (r != 0 || realpath(dir, st->data_dir) == NULL) {
-        fprintf(stderr, "wazlabd: cannot create data directory %s: %s\n",
-                dir, strerror(errno));
+        fprintf(stderr, "wazlabd: cannot create data directory %s: %s\n", dir,
+                strerror(errno));
         return WL_EIO;
     }
     if (db[0] == '/')
@@ -230,9 +228,9 @@ static int prepare_data_dir(const struct cli *cli, struct daemon_state *st)
 }
 
 /*
- * Detaches from the terminal (fork, setsid, fork). The parent waits on a pipe until the
- * daemon reports "ready" (exit 0) or dies during startup (exit 1), so a
- * start script gets startup errors as the exit status.
+ * Detaches from the terminal (fork, setsid, fork). The parent waits on a pipe
+ * until the daemon reports "ready" (exit 0) or dies during startup (exit 1), so
+ * a start script gets startup errors as the exit status.
  */
 static int daemonize(struct daemon_state *st, const char *log_path)
 {
@@ -302,8 +300,7 @@ static int start_writer(struct daemon_state *st)
     memset(&opt, 0, sizeof(opt));
     opt.db_path = st->db_path;
     if (st->cfg.jsonout_output) {
-        if ((size_t)snprintf(alerts_path, sizeof(alerts_path),
-                             "%s/alerts.json",
+        if ((size_t)snprintf(alerts_path, sizeof(alerts_path), "%s/alerts.json",
                              st->data_dir) >= sizeof(alerts_path)) {
             wl_log_error("data directory path too long");
             return WL_ERANGE;
@@ -407,8 +404,8 @@ static int start_all(struct daemon_state *st)
     r = start_tls(st);
     if (r != 0)
         return r;
-    r = wl_agentsvc_start(&st->cfg, st->data_dir, st->writer, &st->agents,
-                          err, sizeof(err));
+    r = wl_agentsvc_start(&st->cfg, st->data_dir, st->writer, &st->agents, err,
+                          sizeof(err));
     if (r != 0) {
         wl_log_error("%s", err);
         return r;
@@ -449,8 +446,8 @@ static void stop_all(struct daemon_state *st, int log_counters)
                     sstats.frames_rejected, sstats.bytes, sstats.pauses);
         wl_log_info("connections timed out %lu, over the limit %lu, accept "
                     "errors %lu, old TLS versions refused %lu",
-                    sstats.timeouts, sstats.over_limit,
-                    sstats.accept_errors, sstats.old_tls);
+                    sstats.timeouts, sstats.over_limit, sstats.accept_errors,
+                    sstats.old_tls);
         wl_log_info("analysed %lu, dropped by the decoders %lu, analysis "
                     "failures %lu, records %lu",
                     pstats.analysed, pstats.dropped, pstats.failed,
@@ -474,8 +471,8 @@ static int run_daemon(const struct cli *cli, struct daemon_state *st)
     if (!cli->foreground) {
         log_file = open_log_file(log_path);
         if (log_file == NULL) {
-            fprintf(stderr, "wazlabd: cannot open log file %s: %s\n",
-                    log_path, strerror(errno));
+            fprintf(stderr, "wazlabd: cannot open log file %s: %s\n", log_path,
+                    strerror(errno));
             return WL_EIO;
         }
         if (daemonize(st, log_path) != 0) {
@@ -496,8 +493,8 @@ static int run_daemon(const struct cli *cli, struct daemon_state *st)
         wl_log_error("startup failed; exiting");
         goto out;
     }
-    wl_log_info("ready: %d analysis threads, queue of %d messages",
-                st->threads, st->cfg.remote_queue_size);
+    wl_log_info("ready: %d analysis threads, queue of %d messages", st->threads,
+                st->cfg.remote_queue_size);
     if (st->ready_fd >= 0) {
         char ok = 0;
 

@@ -13,9 +13,9 @@
 
 struct wl_message {
     uint64_t connection_id;
-    char agent_id[16];    /* "001"; "000" when the sender has no id */
-    char agent_name[128]; /* certificate CN or name taken from the frame */
-    char peer_ip[64];     /* the connection's source address */
+    char agent_id[16];        /* "001"; "000" when the sender has no id */
+    char agent_name[128];     /* certificate CN or name taken from the frame */
+    char peer_ip[64];         /* the connection's source address */
     struct timespec received; /* CLOCK_REALTIME */
     size_t len;
     char data[]; /* "<queue>:<location>:<log>", len bytes, then a NUL */

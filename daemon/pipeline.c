@@ -48,8 +48,7 @@ static void process_one(struct worker *w, struct wl_message *msg)
                        "analysis of a message from agent %s (%s) on "
                        "connection %llu failed: %s",
                        msg->agent_id, msg->agent_name,
-                       (unsigned long long)msg->connection_id,
-                       wl_strerror(r));
+                       (unsigned long long)msg->connection_id, wl_strerror(r));
         return;
     }
     if (rec->event == NULL && rec->alert == NULL) {
@@ -60,7 +59,8 @@ static void process_one(struct worker *w, struct wl_message *msg)
     if (r != 0) {
         wl_log_limited(WL_LOG_ERROR, "writer-submit",
                        "database writer rejected a record from agent %s: "
-                       "%s", msg->agent_id, wl_strerror(r));
+                       "%s",
+                       msg->agent_id, wl_strerror(r));
         return;
     }
     atomic_fetch_add(&p->records, 1);
@@ -100,8 +100,7 @@ static int start_workers(struct wl_pipeline *p, char *err, size_t err_size)
         w->p = p;
         w->state = wl_analysis_worker_new(p->analysis);
         if (w->state == NULL) {
-            snprintf(err, err_size, "out of memory for analysis thread %d",
-                     i);
+            snprintf(err, err_size, "out of memory for analysis thread %d", i);
             r = WL_ENOMEM;
             break;
         }

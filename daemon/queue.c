@@ -92,8 +92,8 @@ int wl_queue_pop(struct wl_queue *q, void **item, int timeout_ms)
     while (q->count == 0 && !q->closed) {
         if (timeout_ms < 0) {
             pthread_cond_wait(&q->not_empty, &q->lock);
-        } else if (pthread_cond_timedwait(&q->not_empty, &q->lock,
-                                          &deadline) == ETIMEDOUT) {
+        } else if (pthread_cond_timedwait(&q->not_empty, &q->lock, &deadline) ==
+                   ETIMEDOUT) {
             break;
         }
     }

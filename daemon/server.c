@@ -53,8 +53,8 @@ struct conn {
     char peer[80]; /* "ip:port", "[ip]:port" for IPv6, for log lines */
     enum conn_state state;
     int reading;
-    uint64_t accepted_at; /* uv_now() at accept, in milliseconds */
-    uint64_t last_frame_at; /* uv_now() at the last complete frame */
+    uint64_t accepted_at;        /* uv_now() at accept, in milliseconds */
+    uint64_t last_frame_at;      /* uv_now() at the last complete frame */
     unsigned long native_frames; /* frames of the native state seen */
     unsigned char first[8];
     size_t first_len;
@@ -146,8 +146,8 @@ conn_log(enum wl_log_level level, const char *key, const char *fmt, ...)
  * 4-byte little-endian length, then "!<id>!", "#AES:" or ":" (see
  * wl_native_detect), and is recognised when native is set.
  */
-static enum wl_protocol classify_first_bytes(const unsigned char *p,
-                                             size_t len, int native)
+static enum wl_protocol classify_first_bytes(const unsigned char *p, size_t len,
+                                             int native)
 {
     int r;
 
@@ -223,8 +223,8 @@ static int flush_tls(struct conn *c)
         w->conn = c;
         w->len = (size_t)n;
         buf = uv_buf_init(w->data, (unsigned int)n);
-        if (uv_write(&w->req, (uv_stream_t *)&c->handle, &buf, 1,
-                     on_write) != 0) {
+        if (uv_write(&w->req, (uv_stream_t *)&c->handle, &buf, 1, on_write) !=
+            0) {
             free(w);
             return WL_EIO;
         }
@@ -279,8 +279,8 @@ static void conn_reject(struct conn *c, const char *key, const char *reason,
     wl_log_limited(WL_LOG_WARN, key,
                    "connection %llu from %s (agent %s): %s; first bytes "
                    "\"%s\"",
-                   c->id, c->peer,
-                   c->identified ? c->agent_id : "-", reason, text);
+                   c->id, c->peer, c->identified ? c->agent_id : "-", reason,
+                   text);
     snprintf(line, sizeof(line), "rejected input: %s", reason);
     conn_close(c, WL_LOG_DEBUG, line);
 }
@@ -333,7 +333,8 @@ static int overflow_flush(struct wl_server *srv, int wait)
             return 0;
         if (r != 0) {
             wl_log_error("analysis queue closed; message from agent %s "
-                         "lost", p->msg->agent_id);
+                         "lost",
+                         p->msg->agent_id);
             wl_message_free(p->msg);
         }
         srv->overflow_head = p->next;
@@ -362,35 +363,30 @@ static void set_identity(struct conn *c, const struct wl_event_parts *parts,
 {
     if (c->srv->mutual_tls) {
         snprintf(msg->agent_id, sizeof(msg->agent_id), "%s", c->agent_id);
-        snprintf(msg->agent_name, sizeof(msg->agent_name), "%s",
-                 c->agent_name);
+        snprintf(msg->agent_name, sizeof(msg->agent_name), "%s", c->agent_name);
     } else if (parts->has_agent) {
-        snprintf(msg->agent_id, sizeof(msg->agent_id), "%s",
-                 parts->agent_id);
+        snprintf(msg->agent_id, sizeof(msg->agent_id), "%s", parts->agent_id);
         snprintf(msg->agent_name, sizeof(msg->agent_name), "%s",
                  parts->agent_name);
     } else {
         snprintf(msg->agent_id, sizeof(msg->agent_id), "000");
-        snprintf(msg->agent_name, sizeof(msg->agent_name), "%s",
-                 c->peer_ip);
+        snprintf(msg->agent_name, sizeof(msg->agent_name), "%s", c->peer_ip);
     }
     if (!c->identified) {
         c->identified = 1;
         /* Kept for log lines: a frame's prefix may hold any bytes. */
         wl_log_sanitize(c->agent_id, sizeof(c->agent_id), msg->agent_id,
                         strlen(msg->agent_id));
-        wl_log_sanitize(c->agent_name, sizeof(c->agent_name),
-                        msg->agent_name, strlen(msg->agent_name));
+        wl_log_sanitize(c->agent_name, sizeof(c->agent_name), msg->agent_name,
+                        strlen(msg->agent_name));
         wl_log_debug("connection %llu from %s: first event from agent %s "
                      "(%s)",
-                    c->id, c->peer, c->agent_id,
-                    c->agent_name);
+                     c->id, c->peer, c->agent_id, c->agent_name);
     }
 }
 
 /* Checks one frame and submits it. Returns 0, or WL_EINVAL after closing. */
-static int handle_frame(struct conn *c, const unsigned char *frame,
-                        size_t len)
+static int handle_frame(struct conn *c, const unsigned char *frame, size_t len)
 {
     struct wl_server *srv = c->srv;
     struct wl_event_parts parts;
@@ -398,11 +394,11 @@ static int handle_frame(struct conn *c, const unsigned char *frame,
     const char *reason;
     char text[128];
 
-    if (wl_event_parse(frame, len, srv->location, sizeof(srv->location),
-                       &parts, &reason) != 0) {
+    if (wl_event_parse(frame, len, srv->location, sizeof(srv->location), &parts,
+                       &reason) != 0) {
         srv->stats.frames_rejected++;
-        snprintf(text, sizeof(text), "unparsable frame of %zu bytes: %s",
-                 len, reason);
+        snprintf(text, sizeof(text), "unparsable frame of %zu bytes: %s", len,
+                 reason);
         conn_reject(c, "frame-unparsable", text, frame, len);
         return WL_EINVAL;
     }
@@ -488,8 +484,7 @@ static void tls_failure(struct conn *c, const char *what, int ssl_error)
         return;
     }
     wl_log_limited(WL_LOG_WARN, "tls-failure",
-                   "connection %llu from %s (agent %s): %s", c->id,
-                   c->peer,
+                   "connection %llu from %s (agent %s): %s", c->id, c->peer,
                    c->identified ? c->agent_id : "-", reason);
     conn_close(c, WL_LOG_DEBUG, reason);
 }
@@ -517,12 +512,11 @@ static int tls_handshake(struct conn *c)
     if (c->srv->mutual_tls)
         wl_log_debug("connection %llu from %s: %s established, agent %s "
                      "(%s)",
-                    c->id, c->peer, SSL_get_version(c->ssl),
-                    c->agent_id, c->agent_name);
+                     c->id, c->peer, SSL_get_version(c->ssl), c->agent_id,
+                     c->agent_name);
     else
         wl_log_debug("connection %llu from %s: %s established (lab mode)",
-                    c->id, c->peer,
-                    SSL_get_version(c->ssl));
+                     c->id, c->peer, SSL_get_version(c->ssl));
     return 1;
 }
 
@@ -568,8 +562,8 @@ static void tls_read_frames(struct conn *c)
         }
         {
             size_t len;
-            const unsigned char *frame = wl_frame_reader_frame(&c->reader,
-                                                               &len);
+            const unsigned char *frame =
+                wl_frame_reader_frame(&c->reader, &len);
 
             if (handle_frame(c, frame, len) != 0)
                 return;
@@ -625,8 +619,7 @@ static int native_write(void *ctx, const void *data, size_t len)
     w->conn = c;
     w->len = len;
     buf = uv_buf_init(w->data, (unsigned int)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->handle, &buf, 1, on_write) !=
-        0) {
+    if (uv_write(&w->req, (uv_stream_t *)&c->handle, &buf, 1, on_write) != 0) {
         free(w);
         return WL_EIO;
     }
@@ -641,8 +634,7 @@ static void native_submit(void *ctx, struct wl_message *msg)
     if (!c->identified) {
         c->identified = 1;
         snprintf(c->agent_id, sizeof(c->agent_id), "%s", msg->agent_id);
-        snprintf(c->agent_name, sizeof(c->agent_name), "%s",
-                 msg->agent_name);
+        snprintf(c->agent_name, sizeof(c->agent_name), "%s", msg->agent_name);
     }
     c->frames++;
     submit(c->srv, msg);
@@ -661,8 +653,9 @@ static void native_close_connection(void *ctx, uint64_t connection_id)
 
     for (struct conn *c = self->srv->conns; c != NULL; c = c->next) {
         if (c->id == connection_id && c != self) {
-            conn_close(c, WL_LOG_INFO, "agent reconnected on a new "
-                                       "connection");
+            conn_close(c, WL_LOG_INFO,
+                       "agent reconnected on a new "
+                       "connection");
             return;
         }
     }
@@ -717,8 +710,8 @@ static void classify_input(struct conn *c, const char *data, size_t len)
         take = len;
     memcpy(c->first + c->first_len, data, take);
     c->first_len += take;
-    proto = classify_first_bytes(c->first, c->first_len,
-                                 c->srv->native != NULL);
+    proto =
+        classify_first_bytes(c->first, c->first_len, c->srv->native != NULL);
     switch (proto) {
     case WL_PROTO_NEED_MORE:
         return;
@@ -822,8 +815,7 @@ static void on_connection(uv_stream_t *listener, int status)
                        "cannot accept a connection on %s: %s; %d open "
                        "(raise the open file limit or lower "
                        "<remote><max_connections>)",
-                       srv->listen_name, uv_strerror(status),
-                       srv->open_conns);
+                       srv->listen_name, uv_strerror(status), srv->open_conns);
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -868,8 +860,7 @@ static void on_connection(uv_stream_t *listener, int status)
  * Closes a connection that has completed no frame for recv_timeout_ms
  * (idle, or holding part of a frame). Returns 1 when it did.
  */
-static int close_if_stalled(struct wl_server *srv, struct conn *c,
-                            uint64_t now)
+static int close_if_stalled(struct wl_server *srv, struct conn *c, uint64_t now)
 {
     char reason[128];
 
@@ -918,8 +909,7 @@ static void on_sweep(uv_timer_t *timer)
         wl_log_limited(WL_LOG_WARN, "handshake-timeout",
                        "connection %llu from %s: TLS handshake timed out "
                        "after %ld ms",
-                       c->id, c->peer,
-                       srv->handshake_timeout_ms);
+                       c->id, c->peer, srv->handshake_timeout_ms);
         conn_close(c, WL_LOG_DEBUG, "TLS handshake timed out");
     }
 }
@@ -937,8 +927,8 @@ static void read_received_bytes(struct conn *c)
     if (uv_fileno((uv_handle_t *)&c->handle, &fd) != 0)
         return;
     while (c->state != CONN_CLOSING) {
-        ssize_t n = recv(fd, srv->read_buffer, sizeof(srv->read_buffer),
-                         MSG_DONTWAIT);
+        ssize_t n =
+            recv(fd, srv->read_buffer, sizeof(srv->read_buffer), MSG_DONTWAIT);
 
         if (n == 0)
             conn_close(c, WL_LOG_INFO, "end of stream");
@@ -1038,11 +1028,9 @@ static int listen_on(struct wl_server *srv, const struct wl_server_options *opt,
     int r;
 
     if (strchr(opt->address, ':') != NULL)
-        r = uv_ip6_addr(opt->address, opt->port,
-                        (struct sockaddr_in6 *)&addr);
+        r = uv_ip6_addr(opt->address, opt->port, (struct sockaddr_in6 *)&addr);
     else
-        r = uv_ip4_addr(opt->address, opt->port,
-                        (struct sockaddr_in *)&addr);
+        r = uv_ip4_addr(opt->address, opt->port, (struct sockaddr_in *)&addr);
     if (r != 0) {
         snprintf(err, err_size, "invalid listen address %s", opt->address);
         return WL_EINVAL;
@@ -1085,9 +1073,9 @@ static int start_native(struct wl_server *srv,
     }
     if (!opt->native_udp)
         return 0;
-    return wl_native_udp_start(&srv->loop, opt->address, opt->port,
-                               srv->native, native_udp_submit, srv,
-                               &srv->native_udp, err, err_size);
+    return wl_native_udp_start(&srv->loop, opt->address, opt->port, srv->native,
+                               native_udp_submit, srv, &srv->native_udp, err,
+                               err_size);
 }
 
 /*
@@ -1115,8 +1103,8 @@ static int connection_limit(int wanted)
     return room > 0x7fffffffL ? 0x7fffffff : (int)room;
 }
 
-int wl_server_new(const struct wl_server_options *opt,
-                  struct wl_server **out, char *err, size_t err_size)
+int wl_server_new(const struct wl_server_options *opt, struct wl_server **out,
+                  char *err, size_t err_size)
 {
     static const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
     struct wl_server *srv = calloc(1, sizeof(*srv));
@@ -1183,8 +1171,7 @@ void wl_server_get_stats(const struct wl_server *srv,
 static void close_any(uv_handle_t *handle, void *arg)
 {
     if (!uv_is_closing(handle))
-        uv_close(handle, handle->type == UV_TCP &&
-                                 handle != (uv_handle_t *)arg
+        uv_close(handle, handle->type == UV_TCP && handle != (uv_handle_t *)arg
                              ? on_close
                              : NULL);
 }

@@ -19,10 +19,10 @@ struct wl_server;
 struct wl_server_options {
     const char *address; /* IPv4 or IPv6 literal */
     int port;
-    SSL_CTX *tls;         /* borrowed; must outlive the server */
-    int mutual_tls;       /* agent name from the client certificate */
+    SSL_CTX *tls;                  /* borrowed; must outlive the server */
+    int mutual_tls;                /* agent name from the client certificate */
     struct wl_agentids *agent_ids; /* borrowed; used with mutual_tls */
-    long handshake_timeout_ms; /* close when TLS is not up by then */
+    long handshake_timeout_ms;     /* close when TLS is not up by then */
     /* Wazuh agents' own protocol on the same port; NULL: TLS only. */
     struct wl_native *native; /* borrowed; must outlive the server */
     int native_udp;           /* also listen on UDP (protocol "udp") */
@@ -53,8 +53,8 @@ struct wl_server_stats {
  * in err. The pipeline is set with wl_server_set_pipeline() before
  * wl_server_run().
  */
-int wl_server_new(const struct wl_server_options *opt,
-                  struct wl_server **out, char *err, size_t err_size);
+int wl_server_new(const struct wl_server_options *opt, struct wl_server **out,
+                  char *err, size_t err_size);
 
 /* Returns the callback and argument a pipeline calls when it drains. */
 void wl_server_drain_callback(struct wl_server *srv,

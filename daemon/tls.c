@@ -92,23 +92,21 @@ out:
 }
 
 /* Writes a PEM file that must not exist yet, with the given mode. */
-static int write_pem(const char *path, mode_t mode, EVP_PKEY *key,
-                     X509 *cert, char *err, size_t err_size)
+static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert,
+                     char *err, size_t err_size)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
     FILE *f;
     int ok;
 
     if (fd < 0) {
-        snprintf(err, err_size, "cannot create %s: %s", path,
-                 strerror(errno));
+        snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
         return WL_EIO;
     }
     f = fdopen(fd, "w");
     if (f == NULL) {
         close(fd);
-        snprintf(err, err_size, "cannot write %s: %s", path,
-                 strerror(errno));
+        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
         return WL_EIO;
     }
     if (key != NULL)
@@ -163,8 +161,8 @@ static int ensure_self_signed(const char *cert_path, const char *key_path,
         unlink(key_path);
         goto out;
     }
-    wl_log_info("created a self-signed certificate %s and key %s",
-                cert_path, key_path);
+    wl_log_info("created a self-signed certificate %s and key %s", cert_path,
+                key_path);
 out:
     X509_free(cert);
     EVP_PKEY_free(key);
@@ -186,8 +184,8 @@ static void log_fingerprint(SSL_CTX *ctx, const char *cert_path)
                 hex);
 }
 
-static int tls_fail(SSL_CTX *ctx, char *err, size_t err_size,
-                    const char *what, const char *path)
+static int tls_fail(SSL_CTX *ctx, char *err, size_t err_size, const char *what,
+                    const char *path)
 {
     char text[256];
 
@@ -218,7 +216,8 @@ int wl_tls_server_new(const struct wl_tls_options *opt, SSL_CTX **out,
         cert_path = self_cert;
         key_path = self_key;
     } else if (key_path == NULL) {
-        snprintf(err, err_size, "<remote><ssl_cert> is set but "
+        snprintf(err, err_size,
+                 "<remote><ssl_cert> is set but "
                  "<remote><ssl_key> is not");
         return WL_EINVAL;
     }
@@ -227,8 +226,7 @@ int wl_tls_server_new(const struct wl_tls_options *opt, SSL_CTX **out,
     if (ctx == NULL)
         return tls_fail(NULL, err, err_size, "cannot create", "TLS context");
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-                                 SSL_OP_NO_RENEGOTIATION |
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1)
@@ -244,9 +242,8 @@ int wl_tls_server_new(const struct wl_tls_options *opt, SSL_CTX **out,
         if (SSL_CTX_load_verify_locations(ctx, opt->ca_file, NULL) != 1)
             return tls_fail(ctx, err, err_size, "cannot load CA file",
                             opt->ca_file);
-        SSL_CTX_set_verify(ctx,
-                           SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                           NULL);
+        SSL_CTX_set_verify(
+            ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     }

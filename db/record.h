@@ -10,12 +10,13 @@
 #include <stddef.h>
 
 struct wl_event_row {
-    char *received;    /* UTC ISO 8601 with milliseconds: 2026-12-04T16:35:30.123Z */
+    char *
+        received; /* UTC ISO 8601 with milliseconds: 2026-12-04T16:35:30.123Z */
     char *agent_id;
     char *agent_name;
     char *agent_ip;
     char *location;
-    char *message;     /* the message exactly as received (may hold NULs) */
+    char *message; /* the message exactly as received (may hold NULs) */
     size_t message_len;
     char *decoder;     /* decoder name, NULL when not decoded */
     char *fields_json; /* decoded fields as a JSON object, or NULL */

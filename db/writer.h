@@ -35,8 +35,8 @@ struct wl_writer_stats {
  * starts the thread. Returns 0 and *out, or a WL_E* code (WL_EBUSY when
  * another process holds the database) with a message in err.
  */
-int wl_writer_start(const struct wl_writer_options *opt,
-                    struct wl_writer **out, char *err, size_t err_size);
+int wl_writer_start(const struct wl_writer_options *opt, struct wl_writer **out,
+                    char *err, size_t err_size);
 
 /*
  * Hands rec to the writer, which frees it once stored. Waits while the

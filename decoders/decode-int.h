@@ -65,9 +65,8 @@ int wl_dec_json_escape(struct wl_dec_buf *b, const char *s, size_t n);
  * name and value must already be NUL-terminated strings in ev's arena,
  * and slot is the name's slot in ev->names (see wl_dec_slot_cache_find()).
  */
-int wl_dec_add_field_ref(struct wl_event *ev, const char *name,
-                         size_t name_len, const char *value,
-                         size_t value_len, int slot);
+int wl_dec_add_field_ref(struct wl_event *ev, const char *name, size_t name_len,
+                         const char *value, size_t value_len, int slot);
 
 /*
  * Returns a number that changes whenever names changes and that no other
@@ -92,8 +91,8 @@ void wl_dec_slot_cache_free(struct wl_dec_slot_cache *c);
  * the lookup goes to names directly.
  */
 int wl_dec_slot_cache_find(struct wl_dec_slot_cache *c,
-                           const struct wl_fieldnames *names,
-                           const char *name, size_t len);
+                           const struct wl_fieldnames *names, const char *name,
+                           size_t len);
 
 /* Decoder state shared read-only by all threads. */
 struct wl_decoders {

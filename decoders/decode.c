@@ -132,16 +132,16 @@ static int parse_agent(struct wl_event *ev, const char *loc)
     if (where[0] == '(') {
         const char *end = strchr(where + 1, ')');
 
-        ev->agent_name = end ? wl_arena_strndup(a, where + 1,
-                                                (size_t)(end - where - 1))
-                             : "";
+        ev->agent_name =
+            end ? wl_arena_strndup(a, where + 1, (size_t)(end - where - 1))
+                : "";
         /* The registered IP: after ") ", up to the next '-'. */
         if (end != NULL && end[1] != '\0') {
             const char *ip = end + 2;
             const char *dash = strchr(ip, '-');
 
-            ev->agent_ip = wl_arena_strndup(a, ip, dash ? (size_t)(dash - ip)
-                                                        : strlen(ip));
+            ev->agent_ip = wl_arena_strndup(
+                a, ip, dash ? (size_t)(dash - ip) : strlen(ip));
         }
     } else {
         ev->agent_name = "";
@@ -193,8 +193,8 @@ int wl_decode(const struct wl_decoders *d, struct wl_decode_scratch *s,
         count_invalid(stats, msg, len);
         return WL_EINVAL;
     }
-    char *loc = unescape_location(&ev->arena, msg + 2,
-                                  (size_t)(colon - msg - 2));
+    char *loc =
+        unescape_location(&ev->arena, msg + 2, (size_t)(colon - msg - 2));
     size_t log_len = len - (size_t)(colon + 1 - msg);
     char *log = wl_arena_strndup(&ev->arena, colon + 1, log_len);
     if (loc == NULL || log == NULL)

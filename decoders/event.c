@@ -189,8 +189,7 @@ static int grow_table(struct wl_fieldnames *names)
     return 0;
 }
 
-int wl_fieldnames_add(struct wl_fieldnames *names, const char *name,
-                      size_t len)
+int wl_fieldnames_add(struct wl_fieldnames *names, const char *name, size_t len)
 {
     int slot = wl_fieldnames_find(names, name, len);
 
@@ -244,8 +243,7 @@ int wl_event_init(struct wl_event *ev, const struct wl_fieldnames *names)
         ev->slot_first = malloc(ev->slot_count * sizeof(*ev->slot_first));
         if (ev->slot_first == NULL)
             return WL_ENOMEM;
-        memset(ev->slot_first, 0xff,
-               ev->slot_count * sizeof(*ev->slot_first));
+        memset(ev->slot_first, 0xff, ev->slot_count * sizeof(*ev->slot_first));
     }
     ev->field_capacity = 64;
     ev->fields = malloc(ev->field_capacity * sizeof(*ev->fields));
@@ -344,9 +342,8 @@ int wl_event_add_field(struct wl_event *ev, const char *name, size_t name_len,
     return 0;
 }
 
-int wl_dec_add_field_ref(struct wl_event *ev, const char *name,
-                         size_t name_len, const char *value,
-                         size_t value_len, int slot)
+int wl_dec_add_field_ref(struct wl_event *ev, const char *name, size_t name_len,
+                         const char *value, size_t value_len, int slot)
 {
     int r = 0;
     struct wl_field *f = new_field(ev, &r);
@@ -457,8 +454,8 @@ static void clear_cache(struct wl_dec_slot_cache *c,
 }
 
 int wl_dec_slot_cache_find(struct wl_dec_slot_cache *c,
-                           const struct wl_fieldnames *names,
-                           const char *name, size_t len)
+                           const struct wl_fieldnames *names, const char *name,
+                           size_t len)
 {
     if (names == NULL)
         return -1;

@@ -26,13 +26,20 @@ static const struct {
     const char *key;
     enum wl_static_field field;
 } static_keys[] = {
-    {"srcip", WL_SF_SRCIP},     {"dstip", WL_SF_DSTIP},
-    {"dstport", WL_SF_DSTPORT}, {"srcport", WL_SF_SRCPORT},
-    {"protocol", WL_SF_PROTOCOL}, {"action", WL_SF_ACTION},
-    {"srcuser", WL_SF_SRCUSER}, {"dstuser", WL_SF_DSTUSER},
-    {"id", WL_SF_ID},           {"status", WL_SF_STATUS},
-    {"url", WL_SF_URL},         {"data", WL_SF_DATA},
-    {"extra_data", WL_SF_EXTRA_DATA}, {"systemname", WL_SF_SYSTEM_NAME},
+    {"srcip", WL_SF_SRCIP},
+    {"dstip", WL_SF_DSTIP},
+    {"dstport", WL_SF_DSTPORT},
+    {"srcport", WL_SF_SRCPORT},
+    {"protocol", WL_SF_PROTOCOL},
+    {"action", WL_SF_ACTION},
+    {"srcuser", WL_SF_SRCUSER},
+    {"dstuser", WL_SF_DSTUSER},
+    {"id", WL_SF_ID},
+    {"status", WL_SF_STATUS},
+    {"url", WL_SF_URL},
+    {"data", WL_SF_DATA},
+    {"extra_data", WL_SF_EXTRA_DATA},
+    {"systemname", WL_SF_SYSTEM_NAME},
 };
 
 /* Sets a static field or appends a dynamic one (Wazuh's fillData). */
@@ -40,8 +47,7 @@ static int fill(struct wl_event *ev, const char *key, const char *value)
 {
     size_t len = strlen(value);
 
-    for (size_t i = 0; i < sizeof(static_keys) / sizeof(static_keys[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(static_keys) / sizeof(static_keys[0]); i++) {
         if (strcmp(key, static_keys[i].key) != 0)
             continue;
         char *v = wl_arena_strndup(&ev->arena, value, len);
@@ -187,8 +193,7 @@ static int read_members(struct wl_event *ev, const cJSON *item,
     return 0;
 }
 
-int wl_decode_json_fields(struct wl_event *ev, const char *text,
-                          unsigned flags)
+int wl_decode_json_fields(struct wl_event *ev, const char *text, unsigned flags)
 {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, 0);
@@ -231,8 +236,8 @@ static int same_name(const char *a, size_t a_len, const char *b, size_t b_len)
     return 1;
 }
 
-static struct data_node *find_child(struct data_node *parent,
-                                    const char *name, size_t len)
+static struct data_node *find_child(struct data_node *parent, const char *name,
+                                    size_t len)
 {
     for (struct data_node *c = parent->child; c != NULL; c = c->next) {
         if (same_name(c->name, c->name_len, name, len))
@@ -242,8 +247,8 @@ static struct data_node *find_child(struct data_node *parent,
 }
 
 static struct data_node *add_child(struct wl_arena *arena,
-                                   struct data_node *parent,
-                                   const char *name, size_t len)
+                                   struct data_node *parent, const char *name,
+                                   size_t len)
 {
     struct data_node *n = wl_arena_alloc(arena, sizeof(*n));
 
@@ -345,13 +350,20 @@ static const struct {
     enum wl_static_field field;
     const char *key;
 } data_order[] = {
-    {WL_SF_PROTOCOL, "protocol"}, {WL_SF_ACTION, "action"},
-    {WL_SF_SRCIP, "srcip"},       {WL_SF_SRCPORT, "srcport"},
-    {WL_SF_SRCUSER, "srcuser"},   {WL_SF_DSTIP, "dstip"},
-    {WL_SF_DSTPORT, "dstport"},   {WL_SF_DSTUSER, "dstuser"},
-    {WL_SF_ID, "id"},             {WL_SF_STATUS, "status"},
-    {WL_SF_URL, "url"},           {WL_SF_DATA, "data"},
-    {WL_SF_EXTRA_DATA, "extra_data"}, {WL_SF_SYSTEM_NAME, "system_name"},
+    {WL_SF_PROTOCOL, "protocol"},
+    {WL_SF_ACTION, "action"},
+    {WL_SF_SRCIP, "srcip"},
+    {WL_SF_SRCPORT, "srcport"},
+    {WL_SF_SRCUSER, "srcuser"},
+    {WL_SF_DSTIP, "dstip"},
+    {WL_SF_DSTPORT, "dstport"},
+    {WL_SF_DSTUSER, "dstuser"},
+    {WL_SF_ID, "id"},
+    {WL_SF_STATUS, "status"},
+    {WL_SF_URL, "url"},
+    {WL_SF_DATA, "data"},
+    {WL_SF_EXTRA_DATA, "extra_data"},
+    {WL_SF_SYSTEM_NAME, "system_name"},
 };
 
 /* Returns 1 when ev->data_json is still the text of the "data" object. */
@@ -387,8 +399,8 @@ char *wl_event_data_json(const struct wl_event *ev, int *nomem)
     }
     memset(&root, 0, sizeof(root));
     wl_arena_init(&arena, 4096);
-    for (size_t i = 0; r == 0 && i < sizeof(data_order) /
-                                         sizeof(data_order[0]); i++) {
+    for (size_t i = 0; r == 0 && i < sizeof(data_order) / sizeof(data_order[0]);
+         i++) {
         const char *v = ev->static_fields[data_order[i].field];
         const char *key = data_order[i].key;
         struct data_node *n;

@@ -151,13 +151,11 @@ static const char *host_and_program(struct wl_event *ev, const char *p,
 }
 
 /* Sets the timestamp and where the log starts, both as byte offsets. */
-static void set_stamp(struct wl_event *ev, size_t from, size_t len,
-                      size_t log)
+static void set_stamp(struct wl_event *ev, size_t from, size_t len, size_t log)
 {
     if (log > ev->full_log_len)
         return;
-    ev->dec_timestamp = wl_arena_strndup(&ev->arena, ev->full_log + from,
-                                         len);
+    ev->dec_timestamp = wl_arena_strndup(&ev->arena, ev->full_log + from, len);
     ev->log = ev->full_log + log;
     ev->log_len = ev->full_log_len - log;
 }
@@ -180,23 +178,22 @@ static void asl_entries(struct wl_event *ev, const char **hostname)
             end = strchr(s + 7, ']');
             if (end == NULL)
                 break;
-            ev->program_name = wl_arena_strndup(&ev->arena, s + 7,
-                                                (size_t)(end - s - 7));
+            ev->program_name =
+                wl_arena_strndup(&ev->arena, s + 7, (size_t)(end - s - 7));
             s = end + 1;
         } else if (strncmp(s, "Message ", 8) == 0 && !have_message) {
             have_message = 1;
             end = strchr(s + 8, ']');
-            ev->log = wl_arena_strndup(&ev->arena, s + 8,
-                                       end ? (size_t)(end - s - 8)
-                                           : strlen(s + 8));
+            ev->log = wl_arena_strndup(
+                &ev->arena, s + 8, end ? (size_t)(end - s - 8) : strlen(s + 8));
             if (end == NULL)
                 break;
             s = end + 1;
         } else if (strncmp(s, "Host ", 5) == 0) {
             end = strchr(s + 5, ']');
             if (end != NULL)
-                *hostname = wl_arena_strndup(&ev->arena, s + 5,
-                                             (size_t)(end - s - 5));
+                *hostname =
+                    wl_arena_strndup(&ev->arena, s + 5, (size_t)(end - s - 5));
             break;
         }
         s = strchr(s, '[');
@@ -302,9 +299,8 @@ void wl_predecode_syslog(struct wl_event *ev, const char **hostname)
             const char *close = strchr(log + 4, ']');
 
             if (close != NULL)
-                log = close + 2 <= ev->full_log + ev->full_log_len
-                          ? close + 2
-                          : close + 1;
+                log = close + 2 <= ev->full_log + ev->full_log_len ? close + 2
+                                                                   : close + 1;
         }
     } else {
         log = fallback;

@@ -183,8 +183,8 @@ static int valid_xml_utf8(const unsigned char *s, size_t n)
             cp = (cp << 6) | (s[i + k] & 0x3f);
         }
         if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-            cp == 0xfffe || cp == 0xffff)
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
+            cp == 0xffff)
             return 0;
         i += extra + 1;
     }
@@ -196,8 +196,7 @@ static int valid_xml_utf8(const unsigned char *s, size_t n)
  * JSON text) with every '&' written "&amp;". When raw is set, text is the
  * string value itself and is escaped on the way as cJSON prints it.
  */
-static int build_input(struct wl_winevt *w, const char *text, size_t n,
-                       int raw)
+static int build_input(struct wl_winevt *w, const char *text, size_t n, int raw)
 {
     struct wl_dec_buf *in = &w->input;
 
@@ -240,8 +239,8 @@ static void no_memory(struct wl_winevt *w)
  * converted back from UTF-8 to ISO-8859-1 when the input was read as such.
  * The result is valid until the next call.
  */
-static const char *orig_bytes(struct wl_winevt *w, const xmlChar *s,
-                              size_t len, size_t *out_len)
+static const char *orig_bytes(struct wl_winevt *w, const xmlChar *s, size_t len,
+                              size_t *out_len)
 {
     if (!w->latin1) {
         *out_len = len;
@@ -297,8 +296,8 @@ static int grow_strs(struct wl_winevt *w, size_t n, const char **a,
     return 0;
 }
 
-static inline int reserve_strs(struct wl_winevt *w, size_t n,
-                               const char **a, const char **b)
+static inline int reserve_strs(struct wl_winevt *w, size_t n, const char **a,
+                               const char **b)
 {
     if (n < w->strs.cap - w->strs.len)
         return 0;
@@ -387,8 +386,8 @@ static void add_pair(struct wl_winevt *w, enum ec_section section,
         k[0] = (char)(k[0] - 'A' + 'a');
     memcpy(v, value, value_len);
     v[value_len] = '\0';
-    w->pairs[w->npairs++] = (struct ec_pair){section, name, k, key_len, v,
-                                             value_len};
+    w->pairs[w->npairs++] =
+        (struct ec_pair){section, name, k, key_len, v, value_len};
 }
 
 static int equals(const char *s, size_t len, const char *lit)
@@ -496,8 +495,8 @@ static int lowered_key_is(const char *key, size_t len, const char *lit,
 
     if (len == 0 || lit_len != len)
         return 0;
-    first = key[0] >= 'A' && key[0] <= 'Z' ? (char)(key[0] - 'A' + 'a')
-                                           : key[0];
+    first =
+        key[0] >= 'A' && key[0] <= 'Z' ? (char)(key[0] - 'A' + 'a') : key[0];
     return first == lit[0] && memcmp(key + 1, lit + 1, len - 1) == 0;
 }
 
@@ -690,12 +689,11 @@ static void on_start(void *ctx, const xmlChar *xname, const xmlChar **atts)
     } else if (keep && level == 3) {
         keep_name(w, name, name_len, &w->item_copy, &w->item_name);
         w->item_name_len = name_len;
-        w->item = w->section == EC_EXTRA ? EC_ITEM_OTHER
-                                         : item_of(name, name_len);
+        w->item =
+            w->section == EC_EXTRA ? EC_ITEM_OTHER : item_of(name, name_len);
         /* Only these children read their attributes. */
         keep_attrs = w->section == EC_EVENTDATA ||
-                     (w->section == EC_SYSTEM &&
-                      w->item >= EC_ITEM_PROVIDER &&
+                     (w->section == EC_SYSTEM && w->item >= EC_ITEM_PROVIDER &&
                       w->item <= EC_ITEM_SECURITY);
     } else if (keep && level == 4 && w->section == EC_EXTRA) {
         /* A grandchild of an extra section: its name is the key. */
@@ -773,8 +771,8 @@ static void on_end(void *ctx, const xmlChar *xname)
                 w->extra_name = remember(w, name, w->item_name_len);
         } else if (w->section == EC_EXTRA && len > 0 &&
                    !skipped_value(text, len)) {
-            add_pair(w, EC_EXTRA, w->child_name,
-                     w->child_name_len, 1, text, trimmed_len(text, len));
+            add_pair(w, EC_EXTRA, w->child_name, w->child_name_len, 1, text,
+                     trimmed_len(text, len));
         }
     }
     if (w->root_state == 1 && level == 1)
@@ -943,8 +941,7 @@ static int parse_input(struct wl_winevt *w)
     int r = parse_once(w);
 
     if (r == WL_EPARSE && w->xml_error &&
-        !valid_xml_utf8((const unsigned char *)w->input.data,
-                        w->input.len)) {
+        !valid_xml_utf8((const unsigned char *)w->input.data, w->input.len)) {
         reset_state(w);
         w->latin1 = 1;
         r = parse_once(w);
@@ -980,21 +977,24 @@ struct ec_name {
 };
 
 static const struct ec_name categories[] = {
-    {8272, "System"},        {8273, "Logon/Logoff"},
-    {8274, "Object Access"}, {8275, "Privilege Use"},
-    {8276, "Detailed Tracking"}, {8277, "Policy Change"},
-    {8278, "Account Management"}, {8279, "DS Access"},
+    {8272, "System"},
+    {8273, "Logon/Logoff"},
+    {8274, "Object Access"},
+    {8275, "Privilege Use"},
+    {8276, "Detailed Tracking"},
+    {8277, "Policy Change"},
+    {8278, "Account Management"},
+    {8279, "DS Access"},
     {8280, "Account Logon"},
 };
 
 /* The subcategories of category 8272 + k are numbered from 12288 + 256 k. */
 static const char *const subcategories[9][14] = {
-    {"Security State Change", "Security System Extension",
-     "System Integrity", "IPsec Driver", "Other System Events"},
-    {"Logon", "Logoff", "Account Lockout", "IPsec Main Mode",
-     "Special Logon", "IPSec Extended Mode", "IPSec Quick Mode",
-     "Other Logon/Logoff Events", "Network Policy Server",
-     "User/Device Claims", "Group Membership"},
+    {"Security State Change", "Security System Extension", "System Integrity",
+     "IPsec Driver", "Other System Events"},
+    {"Logon", "Logoff", "Account Lockout", "IPsec Main Mode", "Special Logon",
+     "IPSec Extended Mode", "IPSec Quick Mode", "Other Logon/Logoff Events",
+     "Network Policy Server", "User/Device Claims", "Group Membership"},
     {"File System", "Registry", "Kernel Object", "SAM",
      "Other Object Access Events", "Certification Services",
      "Application Generated", "Handle Manipulation", "File Share",
@@ -1002,8 +1002,8 @@ static const char *const subcategories[9][14] = {
      "Detailed File Share", "Removable Storage", "Central Policy Staging"},
     {"Sensitive Privilege Use", "Non Sensitive Privilege Use",
      "Other Privilege Use Events"},
-    {"Process Creation", "Process Termination", "DPAPI Activity",
-     "RPC Events", "Plug and Play Events", "Token Right Adjusted Events"},
+    {"Process Creation", "Process Termination", "DPAPI Activity", "RPC Events",
+     "Plug and Play Events", "Token Right Adjusted Events"},
     {"Audit Policy Change", "Authentication Policy Change",
      "Authorization Policy Change", "MPSSVC Rule-Level Policy Change",
      "Filtering Platform Policy Change", "Other Policy Change Events"},
@@ -1011,8 +1011,7 @@ static const char *const subcategories[9][14] = {
      "Security Group Management", "Distribution Group Management",
      "Application Group Management", "Other Account Management Events"},
     {"Directory Service Access", "Directory Service Changes",
-     "Directory Service Replication",
-     "Detailed Directory Service Replication"},
+     "Directory Service Replication", "Detailed Directory Service Replication"},
     {"Credential Validation", "Kerberos Service Ticket Operations",
      "Other Account Logon Events", "Kerberos Authentication Service"},
 };
@@ -1052,15 +1051,13 @@ static void add_category(struct wl_winevt *w)
     int cat = (int)strtol(without_percent(w, w->category), NULL, 10);
     int sub = (int)strtol(without_percent(w, w->subcategory), NULL, 10);
 
-    for (size_t k = 0; k < sizeof(categories) / sizeof(categories[0]);
-         k++) {
+    for (size_t k = 0; k < sizeof(categories) / sizeof(categories[0]); k++) {
         if (categories[k].id != cat)
             continue;
         add_const(w, EC_EVENTDATA, "category", categories[k].name);
         long index = sub - (12288 + 256 * (long)k);
         if (index >= 0 && index < 14 && subcategories[k][index] != NULL)
-            add_const(w, EC_EVENTDATA, "subcategory",
-                      subcategories[k][index]);
+            add_const(w, EC_EVENTDATA, "subcategory", subcategories[k][index]);
         return;
     }
 }
@@ -1160,15 +1157,14 @@ static void add_message(struct wl_winevt *w, const cJSON *msg)
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)s[i];
 
-            if (c >= 0x20 || c == '\b' || c == '\f' || c == '\n' ||
-                c == '\r' || c == '\t')
+            if (c >= 0x20 || c == '\b' || c == '\f' || c == '\n' || c == '\r' ||
+                c == '\t')
                 *o++ = (char)c;
             else
                 o = wl_dec_put_escape(o, c);
         }
         *o++ = '"';
-        add_pair(w, EC_SYSTEM, "message", 7, 0, b->data,
-                 (size_t)(o - b->data));
+        add_pair(w, EC_SYSTEM, "message", 7, 0, b->data, (size_t)(o - b->data));
         return;
     }
 
@@ -1312,12 +1308,12 @@ static int add_fields(struct wl_winevt *w, struct wl_event *ev,
             name = full;
         }
 
-        int slot = ev->slot_count > 0
-                       ? wl_dec_slot_cache_find(w->slots, ev->names, name,
-                                                name_len)
-                       : -1;
-        int r = wl_dec_add_field_ref(ev, name, name_len, p->value,
-                                     p->value_len, slot);
+        int slot =
+            ev->slot_count > 0
+                ? wl_dec_slot_cache_find(w->slots, ev->names, name, name_len)
+                : -1;
+        int r = wl_dec_add_field_ref(ev, name, name_len, p->value, p->value_len,
+                                     slot);
         if (r == WL_ENOMEM)
             return r;
         if (r == WL_ERANGE)
@@ -1462,10 +1458,9 @@ static int emit(struct wl_winevt *w, struct wl_event *ev)
         r = add_fields(w, ev, EC_EVENTDATA, "eventdata", 9);
     if (r == 0 && has_extra)
         r = add_fields(w, ev, EC_EXTRA, str_at(w, extra_off), extra_len);
-    if (r == 0 &&
-        full_log_is_data(w, ev, has_eventdata,
-                         has_extra ? str_at(w, extra_off) : "",
-                         has_extra ? (long)extra_len : -1)) {
+    if (r == 0 && full_log_is_data(w, ev, has_eventdata,
+                                   has_extra ? str_at(w, extra_off) : "",
+                                   has_extra ? (long)extra_len : -1)) {
         ev->data_json = full_log;
         ev->data_json_len = o->len;
         ev->data_json_fields = ev->field_count;
@@ -1482,8 +1477,7 @@ static int decode_event_xml(struct wl_winevt *w, const cJSON *event,
     if (bare != NULL) {
         r = build_input(w, bare, strlen(bare), 1);
     } else if (cJSON_IsString(event)) {
-        r = build_input(w, event->valuestring, strlen(event->valuestring),
-                        1);
+        r = build_input(w, event->valuestring, strlen(event->valuestring), 1);
     } else {
         char *printed = cJSON_PrintUnformatted(event);
 

@@ -20,8 +20,9 @@ static const struct {
     const char *prefix;
     const char *key;
 } compliance[] = {
-    {"pci_dss_", "pci_dss"}, {"cis_", "cis"},     {"gdpr_", "gdpr"},
-    {"gpg13_", "gpg13"},     {"hipaa_", "hipaa"}, {"nist_800_53_", "nist_800_53"},
+    {"pci_dss_", "pci_dss"}, {"cis_", "cis"},
+    {"gdpr_", "gdpr"},       {"gpg13_", "gpg13"},
+    {"hipaa_", "hipaa"},     {"nist_800_53_", "nist_800_53"},
     {"tsc_", "tsc"},
 };
 
@@ -34,12 +35,18 @@ static const char *lookup(const struct wl_event *ev, const char *name)
         const char *name;
         int field;
     } statics[] = {
-        {"dstuser", WL_SF_DSTUSER},   {"srcuser", WL_SF_SRCUSER},
-        {"srcip", WL_SF_SRCIP},       {"dstip", WL_SF_DSTIP},
-        {"srcport", WL_SF_SRCPORT},   {"dstport", WL_SF_DSTPORT},
-        {"protocol", WL_SF_PROTOCOL}, {"action", WL_SF_ACTION},
-        {"id", WL_SF_ID},             {"url", WL_SF_URL},
-        {"data", WL_SF_DATA},         {"status", WL_SF_STATUS},
+        {"dstuser", WL_SF_DSTUSER},
+        {"srcuser", WL_SF_SRCUSER},
+        {"srcip", WL_SF_SRCIP},
+        {"dstip", WL_SF_DSTIP},
+        {"srcport", WL_SF_SRCPORT},
+        {"dstport", WL_SF_DSTPORT},
+        {"protocol", WL_SF_PROTOCOL},
+        {"action", WL_SF_ACTION},
+        {"id", WL_SF_ID},
+        {"url", WL_SF_URL},
+        {"data", WL_SF_DATA},
+        {"status", WL_SF_STATUS},
         {"extra_data", WL_SF_EXTRA_DATA},
         {"system_name", WL_SF_SYSTEM_NAME},
     };
@@ -388,8 +395,7 @@ char *wl_alert_json(const struct wl_alert_input *in)
                                  in->alert_id ? in->alert_id : "0.0"))
         goto out;
     if (in->previous_output != NULL &&
-        !cJSON_AddStringToObject(root, "previous_output",
-                                 in->previous_output))
+        !cJSON_AddStringToObject(root, "previous_output", in->previous_output))
         goto out;
     if (!(in->rule->options & WL_RULE_NO_FULL_LOG) &&
         !cJSON_AddStringToObject(root, "full_log",
@@ -400,8 +406,7 @@ char *wl_alert_json(const struct wl_alert_input *in)
 
         if (pre == NULL ||
             (ev->program_name != NULL &&
-             !cJSON_AddStringToObject(pre, "program_name",
-                                      ev->program_name)) ||
+             !cJSON_AddStringToObject(pre, "program_name", ev->program_name)) ||
             (ev->dec_timestamp != NULL &&
              !cJSON_AddStringToObject(pre, "timestamp", ev->dec_timestamp)))
             goto out;

@@ -15,12 +15,12 @@ struct wl_alert_input {
     const struct wl_rule *rule;
     unsigned long firedtimes;
     const struct wl_event *ev;
-    const char *description;  /* expanded; NULL expands rule's here */
-    const char *data_json;    /* the "data" object text, or NULL */
+    const char *description;     /* expanded; NULL expands rule's here */
+    const char *data_json;       /* the "data" object text, or NULL */
     const char *previous_output; /* correlation rules, or NULL */
-    const char *manager_name; /* gethostname() of the manager */
-    const char *alert_id;     /* "<seconds>.<n>" */
-    struct timespec time;     /* receive time */
+    const char *manager_name;    /* gethostname() of the manager */
+    const char *alert_id;        /* "<seconds>.<n>" */
+    struct timespec time;        /* receive time */
 };
 
 /*

@@ -7,8 +7,8 @@
 #include <string.h>
 
 /* Returns the value subject names in ev, or NULL when the event has none. */
-const char *wl_cond_subject(const struct wl_cond *c,
-                            const struct wl_event *ev, size_t *len)
+const char *wl_cond_subject(const struct wl_cond *c, const struct wl_event *ev,
+                            size_t *len)
 {
     const char *s = NULL;
 
@@ -90,8 +90,7 @@ static int match_exact(const struct wl_cond *c, const struct wl_event *ev,
     return (strcmp(s, c->text) == 0) != c->negate;
 }
 
-static int match_decoded_as(const struct wl_cond *c,
-                            const struct wl_event *ev,
+static int match_decoded_as(const struct wl_cond *c, const struct wl_event *ev,
                             struct wl_pattern_scratch *ps)
 {
     (void)ps;

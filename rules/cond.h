@@ -19,8 +19,8 @@ void wl_cond_init_maxsize(struct wl_cond *c, size_t size);
 /* Never passes: the rule uses an option not supported yet. */
 void wl_cond_init_never(struct wl_cond *c);
 /* srcip/dstip: value is an address or CIDR list. 0, WL_EINVAL, WL_ENOMEM. */
-int wl_cond_init_ip(struct wl_cond *c, const char *value, int negate,
-                    char *err, size_t err_size);
+int wl_cond_init_ip(struct wl_cond *c, const char *value, int negate, char *err,
+                    size_t err_size);
 /* Adds one more <srcip>/<dstip> value to an existing IP condition. */
 int wl_cond_ip_add(struct wl_cond *c, const char *value, char *err,
                    size_t err_size);
@@ -31,7 +31,7 @@ int wl_cond_init_weekday(struct wl_cond *c, const char *value, char *err,
                          size_t err_size);
 
 /* Returns the value a condition tests in ev, or NULL when unset. */
-const char *wl_cond_subject(const struct wl_cond *c,
-                            const struct wl_event *ev, size_t *len);
+const char *wl_cond_subject(const struct wl_cond *c, const struct wl_event *ev,
+                            size_t *len);
 
 #endif

@@ -37,10 +37,23 @@ enum {
 
 /* The event field behind each CF_* index, or -1 for the special ones. */
 static const int static_of[CF_COUNT] = {
-    WL_SF_SRCIP,    WL_SF_ID,      WL_SF_DSTIP,      WL_SF_SRCPORT,
-    WL_SF_DSTPORT,  WL_SF_SRCUSER, WL_SF_DSTUSER,    WL_SF_PROTOCOL,
-    WL_SF_ACTION,   WL_SF_URL,     WL_SF_DATA,       WL_SF_EXTRA_DATA,
-    WL_SF_STATUS,   WL_SF_SYSTEM_NAME, -1, -1, -1,
+    WL_SF_SRCIP,
+    WL_SF_ID,
+    WL_SF_DSTIP,
+    WL_SF_SRCPORT,
+    WL_SF_DSTPORT,
+    WL_SF_SRCUSER,
+    WL_SF_DSTUSER,
+    WL_SF_PROTOCOL,
+    WL_SF_ACTION,
+    WL_SF_URL,
+    WL_SF_DATA,
+    WL_SF_EXTRA_DATA,
+    WL_SF_STATUS,
+    WL_SF_SYSTEM_NAME,
+    -1,
+    -1,
+    -1,
 };
 
 /* Correlation filter elements: name, 1 for same / 0 for different, bit. */
@@ -198,8 +211,8 @@ int wl_corr_init(struct wl_ruleset *rs, int memory_size)
         free(c);
         return WL_ENOMEM;
     }
-    c->memory_size = memory_size > 0 ? (uint64_t)memory_size
-                                     : WL_CORR_MEMORY_SIZE;
+    c->memory_size =
+        memory_size > 0 ? (uint64_t)memory_size : WL_CORR_MEMORY_SIZE;
     rs->corr = c;
     return 0;
 }
@@ -285,8 +298,8 @@ static int mark_nodes(const struct wl_rule *parent, struct wl_rule *r,
         int rc = 0;
 
         if (ctx->group != NULL) {
-            if (wl_pattern_match(ctx->group, node->groups,
-                                 strlen(node->groups), NULL))
+            if (wl_pattern_match(ctx->group, node->groups, strlen(node->groups),
+                                 NULL))
                 rc = add_group_list(node, ctx->search);
         } else if (node->id == ctx->if_matched_sid) {
             if (node->sid_list == NULL) {
@@ -381,13 +394,11 @@ static const char *type_of(const struct wl_event *ev)
 }
 
 /* Returns 1 when the candidate e passes the filters of ctx for ev. */
-static int passes(const struct wl_rule_context *ctx,
-                  const struct corr_event *e, const struct wl_event *ev,
-                  struct wl_pattern_scratch *ps)
+static int passes(const struct wl_rule_context *ctx, const struct corr_event *e,
+                  const struct wl_event *ev, struct wl_pattern_scratch *ps)
 {
-    if (!ctx->global &&
-        (e->agent_id == NULL || ev->agent_id == NULL ||
-         strcmp(e->agent_id, ev->agent_id) != 0))
+    if (!ctx->global && (e->agent_id == NULL || ev->agent_id == NULL ||
+                         strcmp(e->agent_id, ev->agent_id) != 0))
         return 0;
     if (ctx->regex != NULL &&
         (strcmp(e->decoder_type, type_of(ev)) != 0 ||
@@ -433,8 +444,7 @@ static int passes(const struct wl_rule_context *ctx,
     return 1;
 }
 
-static void keep_previous(struct wl_corr_match *m, int index,
-                          const char *log)
+static void keep_previous(struct wl_corr_match *m, int index, const char *log)
 {
     if (index >= WL_CORR_MAX_PREVIOUS || index != m->previous_count)
         return;

@@ -6,8 +6,8 @@
  * Events whose verdict rule is the target of an if_matched_sid rule, or
  * matched an if_matched_group pattern when that rule was read, are kept
  * in lists for later searches; once a rule with if_matched_regex alone is
- * loaded, every event with a verdict is kept too. An event stays searchable until memory
- * size newer events with a verdict (level > 0) have arrived, as in
+ * loaded, every event with a verdict is kept too. An event stays searchable
+ * until memory size newer events with a verdict (level > 0) have arrived, as in
  * analysisd's recent-events memory. One mutex per ruleset guards the
  * lists, so correlation is the only shared state that matching changes.
  */

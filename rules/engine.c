@@ -28,8 +28,8 @@ struct wl_engine_worker {
     struct wl_decode_stats stats;
 };
 
-int wl_engine_new(const struct wl_engine_options *opts,
-                  struct wl_engine **out, char *err, size_t err_size)
+int wl_engine_new(const struct wl_engine_options *opts, struct wl_engine **out,
+                  char *err, size_t err_size)
 {
     struct wl_engine *e = calloc(1, sizeof(*e));
     int rc;
@@ -218,9 +218,9 @@ static int fill_alert_row(struct wl_record *rec, const struct wl_event *ev,
     return 0;
 }
 
-int wl_engine_process(struct wl_engine_worker *w, const char *msg,
-                      size_t len, const struct timespec *received,
-                      struct wl_record **out, struct wl_engine_result *res)
+int wl_engine_process(struct wl_engine_worker *w, const char *msg, size_t len,
+                      const struct timespec *received, struct wl_record **out,
+                      struct wl_engine_result *res)
 {
     struct wl_engine *e = w->engine;
     struct wl_event *ev = &w->event;
@@ -280,8 +280,8 @@ int wl_engine_process(struct wl_engine_worker *w, const char *msg,
             rc = WL_ENOMEM;
             goto out;
         }
-        rc = fill_alert_row(rec, ev, v.rule, description, received,
-                            data_json, alert);
+        rc = fill_alert_row(rec, ev, v.rule, description, received, data_json,
+                            alert);
         if (rc < 0)
             goto out;
     }

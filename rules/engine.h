@@ -30,8 +30,8 @@ struct wl_engine_options {
  * Loads the decoders and the rules. Returns 0 and *out, or a WL_E* code
  * with the reason in err.
  */
-int wl_engine_new(const struct wl_engine_options *opts,
-                  struct wl_engine **out, char *err, size_t err_size);
+int wl_engine_new(const struct wl_engine_options *opts, struct wl_engine **out,
+                  char *err, size_t err_size);
 void wl_engine_free(struct wl_engine *e);
 
 /* The loaded rules, for reports and lookups. */
@@ -61,9 +61,9 @@ void wl_engine_result_clear(struct wl_engine_result *res);
  * in the worker's stats), or WL_ENOMEM. res may be NULL; when given, it
  * is filled and the caller clears it with wl_engine_result_clear().
  */
-int wl_engine_process(struct wl_engine_worker *w, const char *msg,
-                      size_t len, const struct timespec *received,
-                      struct wl_record **out, struct wl_engine_result *res);
+int wl_engine_process(struct wl_engine_worker *w, const char *msg, size_t len,
+                      const struct timespec *received, struct wl_record **out,
+                      struct wl_engine_result *res);
 
 /* Decoding counters of this worker since it was created. */
 const struct wl_decode_stats *

@@ -45,8 +45,8 @@ static const struct entry *find_entry(const struct wl_cdb_list *l,
 {
     if (l->size == 0)
         return NULL;
-    for (size_t i = hash_key(key, len) & (l->size - 1);
-         l->table[i].key != NULL; i = (i + 1) & (l->size - 1)) {
+    for (size_t i = hash_key(key, len) & (l->size - 1); l->table[i].key != NULL;
+         i = (i + 1) & (l->size - 1)) {
         if (strncmp(l->table[i].key, key, len) == 0 &&
             l->table[i].key[len] == '\0')
             return &l->table[i];
@@ -64,8 +64,8 @@ static int grow(struct wl_cdb_list *l)
     for (size_t i = 0; i < l->size; i++) {
         if (l->table[i].key == NULL)
             continue;
-        size_t j = hash_key(l->table[i].key, strlen(l->table[i].key)) &
-                   (size - 1);
+        size_t j =
+            hash_key(l->table[i].key, strlen(l->table[i].key)) & (size - 1);
         while (t[j].key != NULL)
             j = (j + 1) & (size - 1);
         t[j] = l->table[i];
@@ -76,8 +76,7 @@ static int grow(struct wl_cdb_list *l)
     return 0;
 }
 
-static int add_entry(struct wl_cdb_list *l, const char *key,
-                     const char *value)
+static int add_entry(struct wl_cdb_list *l, const char *key, const char *value)
 {
     if (find_entry(l, key, strlen(key)) != NULL)
         return 0;
@@ -248,8 +247,7 @@ static const char *const lookup_names[] = {
 
 int wl_list_lookup_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof(lookup_names) / sizeof(*lookup_names);
-         i++) {
+    for (size_t i = 0; i < sizeof(lookup_names) / sizeof(*lookup_names); i++) {
         if (strcasecmp(lookup_names[i], name) == 0)
             return (int)i;
     }
@@ -285,8 +283,7 @@ static int value_matches(const struct list_cond *lc, const struct entry *e,
     /* NOTE: without check_value every value matches. */
     if (lc->check_value == NULL)
         return 1;
-    return wl_pattern_match(lc->check_value, e->value, strlen(e->value),
-                            ps);
+    return wl_pattern_match(lc->check_value, e->value, strlen(e->value), ps);
 }
 
 static int match_list(const struct wl_cond *c, const struct wl_event *ev,

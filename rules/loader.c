@@ -248,8 +248,8 @@ static int read_decoder_names(struct wl_load *ld)
 
     if (o->decoder_dirs == NULL && o->decoder_files == NULL)
         return 0;
-    for (size_t i = 0; rc == 0 && i < sizeof(builtin_decoders) /
-                                            sizeof(*builtin_decoders);
+    for (size_t i = 0;
+         rc == 0 && i < sizeof(builtin_decoders) / sizeof(*builtin_decoders);
          i++)
         rc = add_decoder_name(ld, builtin_decoders[i]);
     if (rc == 0)
@@ -264,8 +264,7 @@ static int read_decoder_names(struct wl_load *ld)
             wl_load_report(ld, WL_RULESET_ERROR, 0, "%s", err);
             continue;
         }
-        for (xmlNode *n = f.root->children; rc == 0 && n != NULL;
-             n = n->next) {
+        for (xmlNode *n = f.root->children; rc == 0 && n != NULL; n = n->next) {
             if (n->type != XML_ELEMENT_NODE ||
                 strcasecmp((const char *)n->name, "decoder") != 0)
                 continue;
@@ -449,8 +448,8 @@ int wl_ruleset_load(const struct wl_ruleset_options *opts,
     ld.rs = calloc(1, sizeof(*ld.rs));
     if (ld.rs == NULL)
         return WL_ENOMEM;
-    ld.rs->log_alert_level = opts->log_alert_level > 0 ? opts->log_alert_level
-                                                      : 1;
+    ld.rs->log_alert_level =
+        opts->log_alert_level > 0 ? opts->log_alert_level : 1;
     ld.rs->email_alert_level =
         opts->email_alert_level > 0 ? opts->email_alert_level : 12;
     ld.rs->root.sort_level = 0;

@@ -143,8 +143,8 @@ int wl_cond_ip_add(struct wl_cond *c, const char *value, char *err,
     return 0;
 }
 
-int wl_cond_init_ip(struct wl_cond *c, const char *value, int negate,
-                    char *err, size_t err_size)
+int wl_cond_init_ip(struct wl_cond *c, const char *value, int negate, char *err,
+                    size_t err_size)
 {
     c->data = calloc(1, sizeof(struct ip_list));
     if (c->data == NULL)

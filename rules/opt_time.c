@@ -125,7 +125,7 @@ static int match_weekday(const struct wl_cond *c, const struct wl_event *ev,
 int wl_cond_init_weekday(struct wl_cond *c, const char *value, char *err,
                          size_t err_size)
 {
-    static const char *const days[] = {"sunday",   "monday", "tuesday",
+    static const char *const days[] = {"sunday",    "monday",   "tuesday",
                                        "wednesday", "thursday", "friday",
                                        "saturday"};
     const char *p = value;
@@ -157,8 +157,8 @@ int wl_cond_init_weekday(struct wl_cond *c, const char *value, char *err,
             }
         }
         if (!found) {
-            snprintf(err, err_size, "invalid weekday '%.*s' in '%s'",
-                     (int)n, p, value);
+            snprintf(err, err_size, "invalid weekday '%.*s' in '%s'", (int)n, p,
+                     value);
             return WL_EINVAL;
         }
         p += n;

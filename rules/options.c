@@ -84,25 +84,22 @@ static const struct pattern_def pattern_defs[PP_COUNT] = {
                      WL_SF_PROTOCOL},
     [PP_ACTION] = {WL_PATTERN_OSMATCH, WL_RANK_ACTION, WL_SUBJECT_STATIC,
                    WL_SF_ACTION},
-    [PP_URL] = {WL_PATTERN_OSMATCH, WL_RANK_URL, WL_SUBJECT_STATIC,
-                WL_SF_URL},
-    [PP_LOCATION] = {WL_PATTERN_OSMATCH, WL_RANK_LOCATION,
-                     WL_SUBJECT_LOCATION, 0},
+    [PP_URL] = {WL_PATTERN_OSMATCH, WL_RANK_URL, WL_SUBJECT_STATIC, WL_SF_URL},
+    [PP_LOCATION] = {WL_PATTERN_OSMATCH, WL_RANK_LOCATION, WL_SUBJECT_LOCATION,
+                     0},
     [PP_SRCPORT] = {WL_PATTERN_OSMATCH, WL_RANK_SRCPORT, WL_SUBJECT_STATIC,
                     WL_SF_SRCPORT},
     [PP_DSTPORT] = {WL_PATTERN_OSMATCH, WL_RANK_DSTPORT, WL_SUBJECT_STATIC,
                     WL_SF_DSTPORT},
     [PP_USER] = {WL_PATTERN_OSMATCH, WL_RANK_USER, WL_SUBJECT_USER, 0},
-    [PP_SRCGEOIP] = {WL_PATTERN_OSMATCH, WL_RANK_SRCGEOIP, WL_SUBJECT_NONE,
-                     0},
-    [PP_DSTGEOIP] = {WL_PATTERN_OSMATCH, WL_RANK_DSTGEOIP, WL_SUBJECT_NONE,
-                     0},
+    [PP_SRCGEOIP] = {WL_PATTERN_OSMATCH, WL_RANK_SRCGEOIP, WL_SUBJECT_NONE, 0},
+    [PP_DSTGEOIP] = {WL_PATTERN_OSMATCH, WL_RANK_DSTGEOIP, WL_SUBJECT_NONE, 0},
     [PP_DATA] = {WL_PATTERN_OSMATCH, WL_RANK_DATA, WL_SUBJECT_STATIC,
                  WL_SF_DATA},
     [PP_EXTRA_DATA] = {WL_PATTERN_OSMATCH, WL_RANK_EXTRA_DATA,
                        WL_SUBJECT_STATIC, WL_SF_EXTRA_DATA},
-    [PP_HOSTNAME] = {WL_PATTERN_OSMATCH, WL_RANK_HOSTNAME,
-                     WL_SUBJECT_HOSTNAME, 0},
+    [PP_HOSTNAME] = {WL_PATTERN_OSMATCH, WL_RANK_HOSTNAME, WL_SUBJECT_HOSTNAME,
+                     0},
     [PP_STATUS] = {WL_PATTERN_OSMATCH, WL_RANK_STATUS, WL_SUBJECT_STATIC,
                    WL_SF_STATUS},
 };
@@ -124,7 +121,7 @@ struct build {
     struct pending last[PL_COUNT];
     struct wl_cond *conds; /* fields and IP lists, built as read */
     size_t cond_count;
-    int ip_cond[2]; /* index in conds of the srcip/dstip list, or -1 */
+    int ip_cond[2];  /* index in conds of the srcip/dstip list, or -1 */
     int correlation; /* uses if_matched_* or check_diff */
     int has_same;    /* uses same_* / different_* / global_frequency */
     int frequency;
@@ -208,20 +205,18 @@ static const struct option_def option_defs[] = {
 
 /* Static field names that <field name> may not use. */
 static const char *const static_names[] = {
-    "srcip", "dstip",  "srcgeoip", "dstgeoip", "srcport",    "dstport",
-    "user",  "srcuser", "dstuser", "url",      "id",         "data",
-    "extra_data", "status", "protocol", "system_name", "action",
+    "srcip",      "dstip",   "srcgeoip", "dstgeoip",    "srcport", "dstport",
+    "user",       "srcuser", "dstuser",  "url",         "id",      "data",
+    "extra_data", "status",  "protocol", "system_name", "action",
 };
 
-static const char *const same_prefixes[] = {"same_", "different_",
-                                            "not_same_"};
+static const char *const same_prefixes[] = {"same_", "different_", "not_same_"};
 
 static int is_same_option(const char *name)
 {
     for (size_t i = 0; i < sizeof(same_prefixes) / sizeof(*same_prefixes);
          i++) {
-        if (strncasecmp(name, same_prefixes[i], strlen(same_prefixes[i])) ==
-            0)
+        if (strncasecmp(name, same_prefixes[i], strlen(same_prefixes[i])) == 0)
             return 1;
     }
     return 0;
@@ -266,8 +261,7 @@ static int read_type_negate(struct build *b, const xmlNode *node, int *type,
     char err[256];
     int rc;
     int line = wl_xml_line(node);
-    char *t = wl_xml_attr(node, "type", 0, b->ld->vars, &rc, err,
-                          sizeof(err));
+    char *t = wl_xml_attr(node, "type", 0, b->ld->vars, &rc, err, sizeof(err));
 
     if (rc < 0)
         goto fail;
@@ -286,8 +280,8 @@ static int read_type_negate(struct build *b, const xmlNode *node, int *type,
                            b->rule->id, t);
         free(t);
     }
-    char *n = wl_xml_attr(node, "negate", 0, b->ld->vars, &rc, err,
-                          sizeof(err));
+    char *n =
+        wl_xml_attr(node, "negate", 0, b->ld->vars, &rc, err, sizeof(err));
     if (rc < 0)
         goto fail;
     *negate = 0;
@@ -321,9 +315,8 @@ static struct wl_cond *new_cond(struct build *b)
     return c;
 }
 
-static int compile(struct build *b, enum wl_pattern_type type,
-                   const char *text, int negate, int line,
-                   struct wl_pattern **out)
+static int compile(struct build *b, enum wl_pattern_type type, const char *text,
+                   int negate, int line, struct wl_pattern **out)
 {
     char err[512];
     int rc = wl_pattern_compile(type, text, negate, out, err, sizeof(err));
@@ -342,8 +335,8 @@ static int read_field(struct build *b, const xmlNode *node, const char *text)
 {
     char err[256];
     int rc, type, negate, line = wl_xml_line(node);
-    char *name = wl_xml_attr(node, "name", 0, b->ld->vars, &rc, err,
-                             sizeof(err));
+    char *name =
+        wl_xml_attr(node, "name", 0, b->ld->vars, &rc, err, sizeof(err));
     struct wl_pattern *p = NULL;
 
     if (rc < 0)
@@ -355,8 +348,7 @@ static int read_field(struct build *b, const xmlNode *node, const char *text)
         rc = WL_EINVAL;
         goto out;
     }
-    for (size_t i = 0; i < sizeof(static_names) / sizeof(*static_names);
-         i++) {
+    for (size_t i = 0; i < sizeof(static_names) / sizeof(*static_names); i++) {
         if (strcmp(name, static_names[i]) == 0) {
             wl_load_report(b->ld, WL_RULESET_ERROR, line,
                            "rule %d: <field name=\"%s\"> names a static "
@@ -369,8 +361,7 @@ static int read_field(struct build *b, const xmlNode *node, const char *text)
     rc = read_type_negate(b, node, &type, &negate);
     if (rc < 0)
         goto out;
-    rc = compile(b,
-                 type < 0 ? WL_PATTERN_OSREGEX : (enum wl_pattern_type)type,
+    rc = compile(b, type < 0 ? WL_PATTERN_OSREGEX : (enum wl_pattern_type)type,
                  text, negate, line, &p);
     if (rc < 0)
         goto out;
@@ -443,11 +434,9 @@ static const struct {
     {"no_counter", WL_RULE_NO_COUNTER, 0},
 };
 
-static int read_options(struct build *b, const xmlNode *node,
-                        const char *text)
+static int read_options(struct build *b, const xmlNode *node, const char *text)
 {
-    for (size_t i = 0; i < sizeof(option_words) / sizeof(*option_words);
-         i++) {
+    for (size_t i = 0; i < sizeof(option_words) / sizeof(*option_words); i++) {
         if (strcmp(text, option_words[i].name) == 0) {
             b->rule->options |= option_words[i].set;
             return 0;
@@ -490,8 +479,7 @@ static int read_mitre(struct build *b, const xmlNode *node)
     int ids = 0, pairs = 0, rc = 0;
     size_t first = r->mitre_count;
 
-    for (const xmlNode *c = node->children; c != NULL && rc == 0;
-         c = c->next) {
+    for (const xmlNode *c = node->children; c != NULL && rc == 0; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
         char *raw = wl_xml_content(c);
@@ -523,8 +511,8 @@ static int read_mitre(struct build *b, const xmlNode *node)
             pairs++;
         } else {
             wl_load_report(b->ld, WL_RULESET_ERROR, wl_xml_line(c),
-                           "rule %d: invalid element <%s> in <mitre>",
-                           r->id, n);
+                           "rule %d: invalid element <%s> in <mitre>", r->id,
+                           n);
             free(value);
             rc = WL_EINVAL;
         }
@@ -612,8 +600,8 @@ static int read_list(struct build *b, const xmlNode *node, const char *text)
     for (const xmlAttr *a = node->properties; rc == 0 && a != NULL;
          a = a->next) {
         const char *an = (const char *)a->name;
-        char **slot = strcasecmp(an, "field") == 0     ? &field
-                      : strcasecmp(an, "lookup") == 0  ? &lookup
+        char **slot = strcasecmp(an, "field") == 0         ? &field
+                      : strcasecmp(an, "lookup") == 0      ? &lookup
                       : strcasecmp(an, "check_value") == 0 ? &check
                                                            : NULL;
         if (slot == NULL) {
@@ -634,12 +622,10 @@ static int read_list(struct build *b, const xmlNode *node, const char *text)
     }
     if (rc == 0 && field == NULL) {
         wl_load_report(b->ld, WL_RULESET_ERROR, line,
-                       "rule %d: <list> needs a field attribute",
-                       b->rule->id);
+                       "rule %d: <list> needs a field attribute", b->rule->id);
         rc = WL_EINVAL;
     }
-    if (rc == 0 && lookup != NULL &&
-        (kind = wl_list_lookup_find(lookup)) < 0) {
+    if (rc == 0 && lookup != NULL && (kind = wl_list_lookup_find(lookup)) < 0) {
         wl_load_report(b->ld, WL_RULESET_ERROR, line,
                        "rule %d: invalid <list> lookup '%s'", b->rule->id,
                        lookup);
@@ -661,8 +647,7 @@ static int read_list(struct build *b, const xmlNode *node, const char *text)
 
         rc = c == NULL ? WL_ENOMEM : list_subject(b, c, field);
         if (rc == 0) {
-            rc = wl_cond_init_list(c, list, (enum wl_list_lookup)kind,
-                                   pattern);
+            rc = wl_cond_init_list(c, list, (enum wl_list_lookup)kind, pattern);
             pattern = NULL;
         }
     }
@@ -750,8 +735,7 @@ static int read_element(struct build *b, const xmlNode *node)
         rc = wl_corr_read_option(&b->context, name, text);
         if (rc == WL_ENOENT) {
             wl_load_report(b->ld, WL_RULESET_ERROR, line,
-                           "rule %d: unknown option <%s>", b->rule->id,
-                           name);
+                           "rule %d: unknown option <%s>", b->rule->id, name);
             rc = WL_EINVAL;
         }
         break;
@@ -789,8 +773,8 @@ static long parse_digits(const char *s, size_t max_digits)
 }
 
 static const char *const rule_attrs[] = {
-    "id",      "level",     "maxsize",   "frequency", "timeframe",
-    "ignore",  "noalert",   "overwrite", "accuracy",
+    "id",     "level",   "maxsize",   "frequency", "timeframe",
+    "ignore", "noalert", "overwrite", "accuracy",
 };
 
 /* Reads the <rule> attributes. */
@@ -821,8 +805,7 @@ static int read_attributes(struct build *b, const xmlNode *node)
                            sizeof(err));
         if (rc < 0) {
             if (rc != WL_ENOMEM)
-                wl_load_report(b->ld, WL_RULESET_ERROR, line, "rule: %s",
-                               err);
+                wl_load_report(b->ld, WL_RULESET_ERROR, line, "rule: %s", err);
             goto out;
         }
     }
@@ -850,8 +833,8 @@ static int read_attributes(struct build *b, const xmlNode *node)
 
         if (f < 2 || f > 9999) {
             wl_load_report(b->ld, WL_RULESET_ERROR, line,
-                           "rule %d: invalid frequency '%s' (2 to 9999)",
-                           r->id, v[3]);
+                           "rule %d: invalid frequency '%s' (2 to 9999)", r->id,
+                           v[3]);
             rc = WL_EINVAL;
             goto out;
         }
@@ -867,8 +850,7 @@ static int read_attributes(struct build *b, const xmlNode *node)
             r->noalert = 1;
         else if (strcmp(v[6], "0") != 0)
             wl_load_report(b->ld, WL_RULESET_WARNING, line,
-                           "rule %d: invalid noalert value '%s'", r->id,
-                           v[6]);
+                           "rule %d: invalid noalert value '%s'", r->id, v[6]);
     }
     if (v[7] != NULL) {
         if (strcasecmp(v[7], "yes") == 0) {
@@ -919,10 +901,8 @@ static int build_patterns(struct build *b)
             struct wl_pattern *pat = NULL;
 
             rc = compile(b,
-                         p->type < 0 ? d->type
-                                     : (enum wl_pattern_type)p->type,
-                         p->text,
-                         p->negate, p->line, &pat);
+                         p->type < 0 ? d->type : (enum wl_pattern_type)p->type,
+                         p->text, p->negate, p->line, &pat);
             if (rc < 0)
                 return rc;
             c = new_cond(b);
@@ -990,8 +970,7 @@ static int build_misc(struct build *b)
         const char *name = b->last[PL_DECODED_AS].text;
 
         if (!wl_load_decoder_known(b->ld, name)) {
-            wl_load_report(b->ld, WL_RULESET_ERROR,
-                           b->last[PL_DECODED_AS].line,
+            wl_load_report(b->ld, WL_RULESET_ERROR, b->last[PL_DECODED_AS].line,
                            "rule %d: <decoded_as> names unknown decoder "
                            "'%s'",
                            r->id, name);
@@ -1019,10 +998,9 @@ static int build_misc(struct build *b)
         c = new_cond(b);
         if (c == NULL)
             return WL_ENOMEM;
-        rc = i == PL_TIME ? wl_cond_init_time(c, b->last[i].text, err,
-                                              sizeof(err))
-                          : wl_cond_init_weekday(c, b->last[i].text, err,
-                                                 sizeof(err));
+        rc = i == PL_TIME
+                 ? wl_cond_init_time(c, b->last[i].text, err, sizeof(err))
+                 : wl_cond_init_weekday(c, b->last[i].text, err, sizeof(err));
         if (rc == WL_EINVAL)
             wl_load_report(b->ld, WL_RULESET_ERROR, b->last[i].line,
                            "rule %d: %s", r->id, err);
@@ -1073,8 +1051,7 @@ static int validate(struct build *b)
     }
     if (b->last[PL_IF_MATCHED_SID].text != NULL &&
         parse_digits(b->last[PL_IF_MATCHED_SID].text, 9) < 0) {
-        wl_load_report(b->ld, WL_RULESET_ERROR,
-                       b->last[PL_IF_MATCHED_SID].line,
+        wl_load_report(b->ld, WL_RULESET_ERROR, b->last[PL_IF_MATCHED_SID].line,
                        "rule %d: invalid <if_matched_sid> '%s'", r->id,
                        b->last[PL_IF_MATCHED_SID].text);
         return WL_EINVAL;
@@ -1172,8 +1149,7 @@ int wl_rule_read(struct wl_load *ld, const xmlNode *node,
         goto out;
     }
     rc = read_attributes(&b, node);
-    for (const xmlNode *c = node->children; rc == 0 && c != NULL;
-         c = c->next) {
+    for (const xmlNode *c = node->children; rc == 0 && c != NULL; c = c->next) {
         if (c->type == XML_ELEMENT_NODE)
             rc = read_element(&b, c);
     }

@@ -73,10 +73,9 @@ struct wl_capture {
  * - OS_Match keeps its own leading-'!' negation here.
  * - s may be NULL; PCRE2 then allocates match data for the call.
  */
-int wl_pattern_exec(const struct wl_pattern *p, const char *subject,
-                    size_t len, struct wl_pattern_scratch *s,
-                    struct wl_capture *captures, int max_captures,
-                    size_t *end);
+int wl_pattern_exec(const struct wl_pattern *p, const char *subject, size_t len,
+                    struct wl_pattern_scratch *s, struct wl_capture *captures,
+                    int max_captures, size_t *end);
 
 /*
  * Returns 1 when a rule's group string matches an <if_group> value as

@@ -51,15 +51,15 @@ enum wl_cond_rank {
 
 /* The value of an event a condition looks at. */
 enum wl_subject {
-    WL_SUBJECT_LOG,          /* full_log */
-    WL_SUBJECT_FIELD,        /* dynamic field by slot */
-    WL_SUBJECT_STATIC,       /* ev->static_fields[index] */
-    WL_SUBJECT_USER,         /* dstuser, else srcuser */
+    WL_SUBJECT_LOG,           /* full_log */
+    WL_SUBJECT_FIELD,         /* dynamic field by slot */
+    WL_SUBJECT_STATIC,        /* ev->static_fields[index] */
+    WL_SUBJECT_USER,          /* dstuser, else srcuser */
     WL_SUBJECT_SRCUSER_FIRST, /* srcuser, else dstuser (<list>) */
-    WL_SUBJECT_PROGRAM_NAME, /* predecoded program name */
-    WL_SUBJECT_LOCATION,     /* the full location string */
+    WL_SUBJECT_PROGRAM_NAME,  /* predecoded program name */
+    WL_SUBJECT_LOCATION,      /* the full location string */
     WL_SUBJECT_HOSTNAME,
-    WL_SUBJECT_NONE,         /* never set for our events (geoip) */
+    WL_SUBJECT_NONE, /* never set for our events (geoip) */
 };
 
 struct wl_cond;
@@ -74,12 +74,12 @@ struct wl_cond {
     void (*free)(struct wl_cond *c);
     enum wl_cond_rank rank;
     enum wl_subject subject;
-    int index;      /* slot or static field index */
-    int negate;     /* for conditions that are not patterns */
+    int index;  /* slot or static field index */
+    int negate; /* for conditions that are not patterns */
     struct wl_pattern *pattern;
-    char *text;     /* exact string (action) or decoder name */
-    void *data;     /* kind-specific (IP list, time range) */
-    size_t number;  /* maxsize */
+    char *text;    /* exact string (action) or decoder name */
+    void *data;    /* kind-specific (IP list, time range) */
+    size_t number; /* maxsize */
 };
 
 /* Option bits of <options>. */
@@ -97,17 +97,17 @@ struct wl_corr_list;
 
 /* What a correlation rule (if_matched_sid, if_matched_group) searches. */
 struct wl_rule_context {
-    int frequency;          /* events needed, the current one included */
-    long timeframe;         /* seconds */
-    int if_matched_sid;     /* 0 when none */
-    struct wl_pattern *group; /* if_matched_group (OS_Match), or NULL */
-    struct wl_pattern *regex; /* if_matched_regex alone (OS_Regex) */
+    int frequency;               /* events needed, the current one included */
+    long timeframe;              /* seconds */
+    int if_matched_sid;          /* 0 when none */
+    struct wl_pattern *group;    /* if_matched_group (OS_Match), or NULL */
+    struct wl_pattern *regex;    /* if_matched_regex alone (OS_Regex) */
     struct wl_corr_list *search; /* events searched; not owned */
-    unsigned same;          /* static fields that must be equal */
-    unsigned different;     /* static fields that must differ */
-    int global;             /* global_frequency: any agent */
-    int same_dynamic;       /* same_field given */
-    int different_dynamic;  /* different_field / not_same_field given */
+    unsigned same;               /* static fields that must be equal */
+    unsigned different;          /* static fields that must differ */
+    int global;                  /* global_frequency: any agent */
+    int same_dynamic;            /* same_field given */
+    int different_dynamic;       /* different_field / not_same_field given */
     char **same_fields;
     size_t same_count;
     char **different_fields;
@@ -122,19 +122,19 @@ struct wl_mitre_ref {
 
 struct wl_rule {
     int id;
-    int level;          /* level reported in verdicts and alerts */
-    int sort_level;     /* sibling order key, see tree.c */
-    int category;       /* WL_CATEGORY_* */
+    int level;      /* level reported in verdicts and alerts */
+    int sort_level; /* sibling order key, see tree.c */
+    int category;   /* WL_CATEGORY_* */
     int noalert;
-    int accuracy;       /* 0 disables level scaling for the order */
+    int accuracy; /* 0 disables level scaling for the order */
     unsigned long maxsize;
     unsigned long ignore; /* seconds, 0 when unset */
-    int options;        /* WL_RULE_* bits */
-    int log;            /* writes an alert */
+    int options;          /* WL_RULE_* bits */
+    int log;              /* writes an alert */
     int mail;
-    int unsupported;    /* uses an option not supported yet */
+    int unsupported; /* uses an option not supported yet */
 
-    char *groups;       /* group string */
+    char *groups; /* group string */
     char *description;
     char *info;
     char *cve;
@@ -145,8 +145,8 @@ struct wl_rule {
     struct wl_cond *conds;
     size_t cond_count;
 
-    struct wl_rule_context *context; /* correlation rules only */
-    struct wl_corr_list *sid_list;   /* target of an if_matched_sid */
+    struct wl_rule_context *context;   /* correlation rules only */
+    struct wl_corr_list *sid_list;     /* target of an if_matched_sid */
     struct wl_corr_list **group_lists; /* if_matched_group lists fed */
     size_t group_list_count;
 

@@ -65,7 +65,7 @@ struct wl_ruleset_options {
     const struct wl_ruleset_list *lists;
     int log_alert_level;   /* <alerts><log_alert_level>; 0 means 1 */
     int email_alert_level; /* <alerts><email_alert_level>; 0 means 12 */
-    int memory_size; /* <global><memory_size>: 0 means 8192 */
+    int memory_size;       /* <global><memory_size>: 0 means 8192 */
     /*
      * Receives every load message ("file:line: text"); NULL logs them
      * with daemon/log.h.
@@ -128,8 +128,8 @@ void wl_rule_scratch_free(struct wl_rule_scratch *s);
 struct wl_rule_verdict {
     /* The rule the event ends on, NULL when no rule matched. */
     const struct wl_rule *rule;
-    int level;         /* the rule's level, or -1 without rule */
-    int alert;         /* 1 when an alert is written (log flag, level > 0) */
+    int level; /* the rule's level, or -1 without rule */
+    int alert; /* 1 when an alert is written (log flag, level > 0) */
     unsigned long firedtimes; /* the rule's counter after this event */
     /* Rules that matched on the way, root first, rule last. */
     const struct wl_rule *chain[WL_RULE_MAX_DEPTH];

@@ -137,11 +137,11 @@ static void overwrite(const struct wl_ruleset *rs, struct wl_rule *old,
 {
     struct wl_rule tmp;
 
-#define SWAP(field)                                                          \
-    do {                                                                     \
-        memcpy(&tmp.field, &old->field, sizeof(tmp.field));                  \
-        memcpy(&old->field, &new->field, sizeof(tmp.field));                 \
-        memcpy(&new->field, &tmp.field, sizeof(tmp.field));                  \
+#define SWAP(field)                                                            \
+    do {                                                                       \
+        memcpy(&tmp.field, &old->field, sizeof(tmp.field));                    \
+        memcpy(&old->field, &new->field, sizeof(tmp.field));                   \
+        memcpy(&new->field, &tmp.field, sizeof(tmp.field));                    \
     } while (0)
     SWAP(level);
     SWAP(category);
@@ -180,8 +180,7 @@ static int attach_if_sid(struct wl_load *ld, struct wl_rule *r,
 
         if (parent == NULL) {
             wl_load_report(ld, WL_RULESET_WARNING, r->line,
-                           "rule %d: if_sid %d not found, ignored", r->id,
-                           id);
+                           "rule %d: if_sid %d not found, ignored", r->id, id);
             continue;
         }
         if (parent == r)
@@ -194,15 +193,16 @@ static int attach_if_sid(struct wl_load *ld, struct wl_rule *r,
     return 0;
 }
 
-static int attach_scan(struct wl_load *ld, struct wl_rule *r,
-                       const char *group, int level, int *found)
+static int attach_scan(struct wl_load *ld, struct wl_rule *r, const char *group,
+                       int level, int *found)
 {
     struct wl_ruleset *rs = ld->rs;
 
     for (size_t i = 0; i < rs->rule_count; i++) {
         struct wl_rule *parent = rs->rules[i];
-        int hit = group != NULL ? wl_pattern_group_contains(parent->groups, group)
-                                : parent->sort_level >= level * 100;
+        int hit = group != NULL
+                      ? wl_pattern_group_contains(parent->groups, group)
+                      : parent->sort_level >= level * 100;
 
         if (!hit || parent == r)
             continue;
@@ -351,16 +351,15 @@ struct walk {
     struct wl_rule_verdict *v;
 };
 
-static const struct wl_rule *test(const struct walk *w,
-                                  const struct wl_rule *r, int depth)
+static const struct wl_rule *test(const struct walk *w, const struct wl_rule *r,
+                                  int depth)
 {
     struct wl_rule_verdict *v = w->v;
 
     if (!wl_rule_conds_match(r, w->ev, w->ps))
         return NULL;
     /* The search for earlier events comes last: it marks what it uses. */
-    if (r->context != NULL &&
-        !wl_corr_search(w->rs, r, w->ev, w->corr, w->ps))
+    if (r->context != NULL && !wl_corr_search(w->rs, r, w->ev, w->corr, w->ps))
         return NULL;
     v->chain[depth] = r;
     if (depth + 1 < WL_RULE_MAX_DEPTH) {
@@ -427,8 +426,7 @@ int wl_ruleset_match(const struct wl_ruleset *rs, struct wl_rule_scratch *s,
     int category = wl_rule_category_find(type, strlen(type));
     time_t now = ev->received.tv_sec ? ev->received.tv_sec : time(NULL);
 
-    struct walk w = {
-        .rs = rs, .ev = ev, .ps = s->ps, .corr = &s->corr, .v = v};
+    struct walk w = {.rs = rs, .ev = ev, .ps = s->ps, .corr = &s->corr, .v = v};
 
     memset(v, 0, sizeof(*v));
     v->level = -1;

@@ -29,7 +29,7 @@ struct wl_ruleset {
     unsigned *unsupported_counts;
     size_t unsupported_count;
 
-    struct wl_corr *corr; /* correlation lists and their lock */
+    struct wl_corr *corr;   /* correlation lists and their lock */
     struct wl_lists *lists; /* CDB lists of the options */
     int log_alert_level;
     int email_alert_level;
@@ -42,10 +42,10 @@ struct wl_load {
     struct wl_ruleset *rs;
     struct wl_fieldnames *names;
     const struct wl_ruleset_options *opts;
-    const char *path;              /* file being read */
-    const char *file;              /* its basename */
+    const char *path;               /* file being read */
+    const char *file;               /* its basename */
     const struct wl_xml_vars *vars; /* the file's variables so far */
-    char **decoders;               /* known decoder names; NULL: any */
+    char **decoders;                /* known decoder names; NULL: any */
     size_t decoder_count;
 };
 

@@ -218,8 +218,7 @@ void wl_xml_file_free(struct wl_xml_file *f)
     memset(f, 0, sizeof(*f));
 }
 
-int wl_xml_vars_add(struct wl_xml_vars *v, const char *name,
-                    const char *value)
+int wl_xml_vars_add(struct wl_xml_vars *v, const char *name, const char *value)
 {
     char **names = realloc(v->names, (v->count + 1) * sizeof(*names));
 
@@ -288,8 +287,8 @@ static const char *find_var(const struct wl_xml_vars *v, const char *name,
     return NULL;
 }
 
-int wl_xml_substitute(const struct wl_xml_vars *v, const char *text,
-                      char **out, char *err, size_t err_size)
+int wl_xml_substitute(const struct wl_xml_vars *v, const char *text, char **out,
+                      char *err, size_t err_size)
 {
     struct buf b = {0};
     size_t len = strlen(text);
@@ -346,8 +345,8 @@ char *wl_xml_attr(const xmlNode *node, const char *name, int nocase,
         if (nocase ? strcasecmp(an, name) != 0 : strcmp(an, name) != 0)
             continue;
         xmlChar *raw = xmlNodeListGetString(node->doc, a->children, 1);
-        *rc = wl_xml_substitute(v, raw ? (const char *)raw : "", &value,
-                                err, err_size);
+        *rc = wl_xml_substitute(v, raw ? (const char *)raw : "", &value, err,
+                                err_size);
         xmlFree(raw);
         return value;
     }

@@ -39,8 +39,7 @@ struct wl_xml_vars {
 };
 
 /* Adds a variable; returns 0 or WL_ENOMEM. */
-int wl_xml_vars_add(struct wl_xml_vars *v, const char *name,
-                    const char *value);
+int wl_xml_vars_add(struct wl_xml_vars *v, const char *name, const char *value);
 void wl_xml_vars_free(struct wl_xml_vars *v);
 
 /*
@@ -56,8 +55,8 @@ char *wl_xml_content(const xmlNode *node);
  * less is not scanned). Returns 0 with a malloc'd *out, WL_ENOENT with
  * the unknown name in err, or WL_ENOMEM.
  */
-int wl_xml_substitute(const struct wl_xml_vars *v, const char *text,
-                      char **out, char *err, size_t err_size);
+int wl_xml_substitute(const struct wl_xml_vars *v, const char *text, char **out,
+                      char *err, size_t err_size);
 
 /*
  * Returns the value of attribute name (exact case unless nocase) with

@@ -40,9 +40,9 @@ static struct {
     int udp_every; /* 0: TCP only */
     const char *prefix;
     const char *password;
-    const char *keys_line; /* use this key instead of enrolling */
-    int replay;            /* send one frame twice instead of a session */
-    const char *attack;    /* send one bad frame instead of a session */
+    const char *keys_line;  /* use this key instead of enrolling */
+    int replay;             /* send one frame twice instead of a session */
+    const char *attack;     /* send one bad frame instead of a session */
     const char *other_line; /* a second agent's key line for attacks */
 } opt = {0, 0, 1, 10, 0, "sim-agent", NULL, NULL, 0, NULL, NULL};
 
@@ -293,8 +293,7 @@ static int parse_keys_line(const char *line, struct agent *a)
 {
     char ip[64];
 
-    if (sscanf(line, "%15s %128s %63s %127s", a->id, a->name, ip, a->key) !=
-        4)
+    if (sscanf(line, "%15s %128s %63s %127s", a->id, a->name, ip, a->key) != 4)
         return -1;
     wl_keys_derive(a->id, a->name, a->key, a->enc_key);
     return 0;
@@ -342,8 +341,7 @@ static void attack(struct agent *a)
         id = other.id;
     }
     if (wl_secure_encode(WL_SECURE_AES, enc_key, id, 11, 4100000000u, 1, msg,
-                         strlen(msg), frame + 4, sizeof(frame) - 4,
-                         &len) < 0) {
+                         strlen(msg), frame + 4, sizeof(frame) - 4, &len) < 0) {
         send_failed++;
         close(a->fd);
         return;

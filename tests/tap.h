@@ -65,22 +65,21 @@ static inline int tap_ok(int pass, const char *fmt, ...)
 
 #define ok(cond, ...) tap_ok((cond) ? 1 : 0, __VA_ARGS__)
 
-#define is_int(got, expected, ...)                                           \
-    do {                                                                     \
-        long long tap_g_ = (long long)(got), tap_e_ = (long long)(expected); \
-        if (!tap_ok(tap_g_ == tap_e_, __VA_ARGS__))                          \
-            tap_diag("got %lld, expected %lld", tap_g_, tap_e_);             \
+#define is_int(got, expected, ...)                                             \
+    do {                                                                       \
+        long long tap_g_ = (long long)(got), tap_e_ = (long long)(expected);   \
+        if (!tap_ok(tap_g_ == tap_e_, __VA_ARGS__))                            \
+            tap_diag("got %lld, expected %lld", tap_g_, tap_e_);               \
     } while (0)
 
-#define is_str(got, expected, ...)                                           \
-    do {                                                                     \
-        const char *tap_g_ = (got), *tap_e_ = (expected);                    \
-        int tap_p_ = (tap_g_ == NULL && tap_e_ == NULL) ||                   \
-                     (tap_g_ && tap_e_ && strcmp(tap_g_, tap_e_) == 0);      \
-        if (!tap_ok(tap_p_, __VA_ARGS__))                                    \
-            tap_diag("got \"%s\", expected \"%s\"",                          \
-                     tap_g_ ? tap_g_ : "(null)",                             \
-                     tap_e_ ? tap_e_ : "(null)");                            \
+#define is_str(got, expected, ...)                                             \
+    do {                                                                       \
+        const char *tap_g_ = (got), *tap_e_ = (expected);                      \
+        int tap_p_ = (tap_g_ == NULL && tap_e_ == NULL) ||                     \
+                     (tap_g_ && tap_e_ && strcmp(tap_g_, tap_e_) == 0);        \
+        if (!tap_ok(tap_p_, __VA_ARGS__))                                      \
+            tap_diag("got \"%s\", expected \"%s\"",                            \
+                     tap_g_ ? tap_g_ : "(null)", tap_e_ ? tap_e_ : "(null)");  \
     } while (0)
 
 #endif

@@ -8,16 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int load(struct wl_config *cfg, const char *xml, char *err,
-                size_t size)
+static int load(struct wl_config *cfg, const char *xml, char *err, size_t size)
 {
-    return wl_config_load_memory(cfg, "test.conf", xml, strlen(xml), err,
-                                 size);
+    return wl_config_load_memory(cfg, "test.conf", xml, strlen(xml), err, size);
 }
 
 /* Loads xml into a fresh config and checks that it fails with needle. */
-static void expect_error(const char *xml, const char *needle,
-                         const char *name)
+static void expect_error(const char *xml, const char *needle, const char *name)
 {
     struct wl_config cfg;
     char err[1024] = "";
@@ -26,8 +23,7 @@ static void expect_error(const char *xml, const char *needle,
     wl_config_init(&cfg);
     r = load(&cfg, xml, err, sizeof(err));
     is_int(r, WL_EPARSE, "%s: fails", name);
-    if (!ok(strstr(err, needle) != NULL, "%s: message names the place",
-            name))
+    if (!ok(strstr(err, needle) != NULL, "%s: message names the place", name))
         tap_diag("message: %s; expected to contain: %s", err, needle);
     wl_config_free(&cfg);
 }
@@ -47,10 +43,8 @@ static void test_defaults(void)
     is_int(cfg.auth_force_disconnected_time, 3600,
            "defaults: disconnected_time 1h");
     is_int(cfg.rule_dirs.count, 0, "defaults: no rule_dir");
-    is_int(wl_config_is_set(&cfg, "remote/port"), 0,
-           "defaults: port not set");
-    is_int(wl_config_is_set(&cfg, "remote/nope"), -1,
-           "defaults: unknown path");
+    is_int(wl_config_is_set(&cfg, "remote/port"), 0, "defaults: port not set");
+    is_int(wl_config_is_set(&cfg, "remote/nope"), -1, "defaults: unknown path");
     ok(cfg.file == NULL, "defaults: no file");
     wl_config_free(&cfg);
 }
@@ -135,8 +129,7 @@ static void test_errors(void)
                  "test.conf:2: unknown element <syscheck> in <ossec_config>",
                  "unknown section");
     expect_error("<config>\n</config>\n",
-                 "test.conf:1: unknown root element <config>",
-                 "wrong root");
+                 "test.conf:1: unknown root element <config>", "wrong root");
     expect_error("<ossec_config>\n<remote>\n<port>0</port>\n</remote>\n"
                  "</ossec_config>\n",
                  "test.conf:3: invalid value \"0\" for <remote><port>",
@@ -202,8 +195,7 @@ static void test_empty_and_missing(void)
     wl_config_init(&cfg);
     is_int(load(&cfg, " \n\t\n", err, sizeof(err)), 0,
            "whitespace-only file sets nothing");
-    is_int(wl_config_load(&cfg, "/nonexistent/wazlab.conf", err,
-                          sizeof(err)),
+    is_int(wl_config_load(&cfg, "/nonexistent/wazlab.conf", err, sizeof(err)),
            WL_ENOENT, "missing file");
     ok(strstr(err, "/nonexistent/wazlab.conf") != NULL,
        "missing file is named");

@@ -1,8 +1,8 @@
 /*
  * Every event of the real Windows corpus (the .jsonl files of
- * $WL_SHARED_DIR/corpus) decoded as agent 001 sends it, compared with what wazuh-analysisd
- * 4.14.7 wrote to archives.json for it (corpus/expected/): the decoder
- * name and the "data" object, byte for byte. One check per file; the
+ * $WL_SHARED_DIR/corpus) decoded as agent 001 sends it, compared with what
+ * wazuh-analysisd 4.14.7 wrote to archives.json for it (corpus/expected/): the
+ * decoder name and the "data" object, byte for byte. One check per file; the
  * first differences are printed as diagnostics. Skipped without
  * WL_SHARED_DIR.
  */
@@ -72,9 +72,8 @@ static void show_diff(size_t line, const char *what, const char *got,
     size_t from = i > 40 ? i - 40 : 0;
     tap_diag("line %zu: %s differs at byte %zu", line, what, i);
     tap_diag("  got:      %.100s", got + from);
-    tap_diag("  expected: %.*s", (int)(expected_len - from < 100
-                                           ? expected_len - from
-                                           : 100),
+    tap_diag("  expected: %.*s",
+             (int)(expected_len - from < 100 ? expected_len - from : 100),
              expected + from);
 }
 
@@ -121,8 +120,7 @@ static long check_file(const struct wl_decoders *d, struct wl_decode_scratch *s,
                 abort();
         }
         int len = snprintf(msg, msg_cap,
-                           "f:[001] (S03L%06zu) any->EventChannel:%s", n,
-                           line);
+                           "f:[001] (S03L%06zu) any->EventChannel:%s", n, line);
 
         wl_event_reset(&ev);
         int r = wl_decode(d, s, msg, (size_t)len, &ev, &stats);

@@ -112,8 +112,7 @@ static void test_predecode(void)
     is_str(ev.agent_name, "mac1", "ASL host");
     decode("1:x:1140804070.368  11623 10.0.0.1 TCP_MISS/200 1 GET http://x/");
     is_str(ev.dec_timestamp, "1140804070.368 ", "squid stamp");
-    is_str(ev.log, "11623 10.0.0.1 TCP_MISS/200 1 GET http://x/",
-           "squid log");
+    is_str(ev.log, "11623 10.0.0.1 TCP_MISS/200 1 GET http://x/", "squid log");
 }
 
 static void test_json_decoder(void)
@@ -125,7 +124,8 @@ static void test_json_decoder(void)
     is_str(ev.decoder_name, "json", "json decoder");
     is_str(field("a.b"), "[1, 2, \"x\"]", "array printed formatted");
     is_str(field("a.c"), "null", "null as text");
-    is_str(field("a.d"), "3000000000.000000", "large number as a decimal fraction");
+    is_str(field("a.d"), "3000000000.000000",
+           "large number as a decimal fraction");
     is_str(field("a.e"), "1.500000", "fraction with six decimals");
     is_str(field("a.f"), "true", "boolean as text");
     is_str(ev.static_fields[WL_SF_SRCIP], "1.2.3.4", "srcip is static");
@@ -149,8 +149,9 @@ static void test_json_decoder(void)
 
     struct wl_event e;
     wl_event_init(&e, NULL);
-    is_int(wl_decode_json_fields(&e, "{\"l\":[\"a\",1,null,true,{\"o\":1}],"
-                                     "\"e\":[]}",
+    is_int(wl_decode_json_fields(&e,
+                                 "{\"l\":[\"a\",1,null,true,{\"o\":1}],"
+                                 "\"e\":[]}",
                                  WL_JSON_ARRAY_CSV),
            0, "CSV arrays decode");
     is_int((long)e.field_count, 1, "empty CSV array dropped");
@@ -370,8 +371,7 @@ static void test_malformed(void)
                      "<EventID>1</EventID>\"}"),
            0, "unterminated XML is kept");
     is_str(ev.full_log, message_only, "unterminated XML: message only");
-    ok(stats.xml_unreadable > before.xml_unreadable,
-       "unreadable XML counted");
+    ok(stats.xml_unreadable > before.xml_unreadable, "unreadable XML counted");
 
     is_int(decode_ec("{\"Message\":\"m\",\"Event\":\"<!DOCTYPE l [<!ENTITY "
                      "a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>"
@@ -408,8 +408,7 @@ static void test_malformed(void)
     is_int(decode_ec("{\"Event\":\"<Event><System><Computer>\xc3\xa9\xe2\x82"
                      "\xac</Computer></System></Event>\"}"),
            0, "UTF-8 decodes");
-    is_str(field("win.system.computer"), "\xc3\xa9\xe2\x82\xac",
-           "UTF-8 kept");
+    is_str(field("win.system.computer"), "\xc3\xa9\xe2\x82\xac", "UTF-8 kept");
 
     static const char nul_msg[] =
         "f:[001] (WIN10) any->EventChannel:{\"Message\":\"a\0b\",\"Event\":"

@@ -58,9 +58,9 @@ static void check_fields(const char *name, const struct wl_event *ev,
                 tap_diag("%s: field %d: expected %s=%s, got %s=%s", name, i,
                          key, value,
                          (size_t)i < ev->field_count ? ev->fields[i].name
-                                                      : "(none)",
+                                                     : "(none)",
                          (size_t)i < ev->field_count ? ev->fields[i].value
-                                                      : "(none)");
+                                                     : "(none)");
             same = 0;
         }
         i++;
@@ -114,8 +114,7 @@ int main(void)
 
     if (dir == NULL)
         tap_skip_all("WL_SHARED_DIR is not set");
-    snprintf(path, sizeof(path), "%s/spec/data/eventchannel_vectors.json",
-             dir);
+    snprintf(path, sizeof(path), "%s/spec/data/eventchannel_vectors.json", dir);
     char *text = read_file(path);
     if (text == NULL)
         tap_skip_all("eventchannel_vectors.json not found");

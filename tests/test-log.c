@@ -63,8 +63,7 @@ int main(void)
     /* At shutdown every pending count is written, at its own level. */
     wl_log_flush_limited(1);
     text = read_all(f);
-    ok(strstr(text, "WARNING: 4 similar lines suppressed (test-burst)") !=
-           NULL,
+    ok(strstr(text, "WARNING: 4 similar lines suppressed (test-burst)") != NULL,
        "shutdown: suppressed count reported");
     is_int(count(text, "suppressed"), 1, "shutdown: nothing for one line");
     free(text);

@@ -22,8 +22,9 @@
 
 #define EVENT_FILE "corpus/sysmon-eid1-rebuilt.jsonl"
 #define EVENT_LINE 788
-#define TASK_ACTION "C:\\Windows\\system32\\cmd.exe /C " \
-                    "C:\\Windows\\System32\\notepad.exe"
+#define TASK_ACTION                                                            \
+    "C:\\Windows\\system32\\cmd.exe /C "                                       \
+    "C:\\Windows\\System32\\notepad.exe"
 #define BENIGN_ACTION "C:\\Program Files\\Vendor\\Updater\\update.exe"
 
 static char *read_line(const char *path, int wanted)
@@ -131,8 +132,8 @@ static struct wl_engine *start(const char *shared, const char *const *dirs,
 
 static void check_chain(const struct wl_rule_verdict *v)
 {
-    static const int expected[] = {7, 60000, 60004, 61600, 61603, 92032,
-                                   100300};
+    static const int expected[] = {7,     60000, 60004, 61600,
+                                   61603, 92032, 100300};
     char got[256] = "", want[256] = "";
     size_t n;
 
@@ -143,8 +144,7 @@ static void check_chain(const struct wl_rule_verdict *v)
     }
     for (size_t i = 0; i < sizeof(expected) / sizeof(*expected); i++) {
         n = strlen(want);
-        snprintf(want + n, sizeof(want) - n, "%s%d", i ? " " : "",
-                 expected[i]);
+        snprintf(want + n, sizeof(want) - n, "%s%d", i ? " " : "", expected[i]);
     }
     is_str(got, want, "stock rules: chain of rules that matched");
 }
@@ -187,8 +187,8 @@ static void check_shape(const char *alert_json, const char *expected_line)
     cJSON_Delete(alert);
 
     /* The expected line is {"line":N,"decoder":..,"data":{..},"alert":..}. */
-    const char *want = expected_line ? strstr(expected_line, "\"data\":")
-                                     : NULL;
+    const char *want =
+        expected_line ? strstr(expected_line, "\"data\":") : NULL;
     const char *want_end = want ? strstr(want, ",\"alert\":") : NULL;
     const char *got = alert_json ? strstr(alert_json, ",\"data\":") : NULL;
     const char *got_end = got ? strstr(got, ",\"location\":") : NULL;

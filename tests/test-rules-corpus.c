@@ -35,8 +35,7 @@ static char *array_text(const cJSON *a)
  * Compares one verdict with the expected line; returns NULL when equal,
  * else a malloc'd description of the difference.
  */
-static char *compare(const struct wl_engine_result *res,
-                     const cJSON *expected)
+static char *compare(const struct wl_engine_result *res, const cJSON *expected)
 {
     const cJSON *alert = cJSON_GetObjectItem(expected, "alert");
     const struct wl_rule *r = res->verdict.alert ? res->verdict.rule : NULL;
@@ -64,8 +63,10 @@ static char *compare(const struct wl_engine_result *res,
     char *diff = NULL;
 
     if (strcmp(res->description, desc) != 0)
-        snprintf(buf, sizeof(buf), "rule %d description \"%s\", expected "
-                 "\"%s\"", r->id, res->description, desc);
+        snprintf(buf, sizeof(buf),
+                 "rule %d description \"%s\", expected "
+                 "\"%s\"",
+                 r->id, res->description, desc);
     else if (strcmp(groups, want_groups) != 0)
         snprintf(buf, sizeof(buf), "rule %d groups %s, expected %s", r->id,
                  groups, want_groups);
@@ -75,8 +76,8 @@ static char *compare(const struct wl_engine_result *res,
     else if (cJSON_IsNumber(cJSON_GetObjectItem(alert, "firedtimes")) &&
              (double)res->verdict.firedtimes !=
                  cJSON_GetObjectItem(alert, "firedtimes")->valuedouble)
-        snprintf(buf, sizeof(buf), "rule %d firedtimes %lu, expected %d",
-                 r->id, res->verdict.firedtimes,
+        snprintf(buf, sizeof(buf), "rule %d firedtimes %lu, expected %d", r->id,
+                 res->verdict.firedtimes,
                  cJSON_GetObjectItem(alert, "firedtimes")->valueint);
     else
         buf[0] = '\0';
@@ -117,8 +118,7 @@ static void run_file(const char *shared, const char *rules_dir,
     FILE *in, *exp;
 
     snprintf(in_path, sizeof(in_path), "%s/corpus/%s", shared, file);
-    snprintf(exp_path, sizeof(exp_path), "%s/corpus/expected/%s", shared,
-             file);
+    snprintf(exp_path, sizeof(exp_path), "%s/corpus/expected/%s", shared, file);
     in = fopen(in_path, "r");
     exp = fopen(exp_path, "r");
     if (in == NULL || exp == NULL ||
@@ -134,7 +134,8 @@ static void run_file(const char *shared, const char *rules_dir,
         n++;
         if (getline(&exp_line, &exp_cap, exp) <= 0)
             break;
-        while (len > 0 && (in_line[len - 1] == '\n' || in_line[len - 1] == '\r'))
+        while (len > 0 &&
+               (in_line[len - 1] == '\n' || in_line[len - 1] == '\r'))
             in_line[--len] = '\0';
         size_t need = (size_t)len + 64;
         if (need > msg_cap) {

@@ -154,7 +154,7 @@ static void run(const struct scenario *sc, const char *rules_path)
             wl_event_add_field(&ev, "k", 1, st->k, strlen(st->k));
         wl_ruleset_match(rs, s, &ev, &v);
         got = v.rule != NULL && wl_rule_level(v.rule) > 0 ? wl_rule_id(v.rule)
-                                                           : 0;
+                                                          : 0;
         is_int(got, st->rule, "%s: event %d", sc->name, i + 1);
     }
     wl_event_free(&ev);

@@ -19,34 +19,34 @@
 #define PREFIX "f:[001] (WIN10) 10.0.0.5->EventChannel:"
 
 /* A Sysmon event 1: schtasks.exe /create ... /tr "cmd.exe /c ...". */
-#define SCHTASKS_EVENT                                                       \
-    PREFIX "{\"Message\":\"\",\"Event\":\"<Event xmlns='http://schemas."     \
-           "microsoft.com/win/2004/08/events/event'><System><Provider "      \
-           "Name='Microsoft-Windows-Sysmon' Guid='{5770385f-c22a-43e0-bf4c-" \
-           "06f5698ffbd9}'/><EventID>1</EventID><Version>5</Version>"        \
-           "<Level>4</Level><Task>1</Task><Opcode>0</Opcode><Keywords>"      \
-           "0x8000000000000000</Keywords><TimeCreated SystemTime='2026-12-"  \
-           "04T10:00:00.000Z'/><EventRecordID>42</EventRecordID>"            \
-           "<Correlation/><Execution ProcessID='2036' ThreadID='3112'/>"     \
-           "<Channel>Microsoft-Windows-Sysmon/Operational</Channel>"         \
-           "<Computer>WIN10</Computer><Security UserID='S-1-5-18'/>"         \
-           "</System><EventData><Data Name='Image'>C:\\\\Windows\\\\"        \
-           "System32\\\\schtasks.exe</Data><Data Name='OriginalFileName'>"   \
-           "schtasks.exe</Data><Data Name='CommandLine'>schtasks /create "   \
-           "/tn Updater /tr \\\"C:\\\\Windows\\\\System32\\\\cmd.exe /c "    \
-           "calc.exe\\\" /sc onlogon</Data><Data Name='ParentImage'>"        \
-           "C:\\\\Windows\\\\System32\\\\cmd.exe</Data><Data Name="          \
-           "'ParentCommandLine'>cmd.exe /c schtasks /create</Data>"          \
+#define SCHTASKS_EVENT                                                         \
+    PREFIX "{\"Message\":\"\",\"Event\":\"<Event xmlns='http://schemas."       \
+           "microsoft.com/win/2004/08/events/event'><System><Provider "        \
+           "Name='Microsoft-Windows-Sysmon' Guid='{5770385f-c22a-43e0-bf4c-"   \
+           "06f5698ffbd9}'/><EventID>1</EventID><Version>5</Version>"          \
+           "<Level>4</Level><Task>1</Task><Opcode>0</Opcode><Keywords>"        \
+           "0x8000000000000000</Keywords><TimeCreated SystemTime='2026-12-"    \
+           "04T10:00:00.000Z'/><EventRecordID>42</EventRecordID>"              \
+           "<Correlation/><Execution ProcessID='2036' ThreadID='3112'/>"       \
+           "<Channel>Microsoft-Windows-Sysmon/Operational</Channel>"           \
+           "<Computer>WIN10</Computer><Security UserID='S-1-5-18'/>"           \
+           "</System><EventData><Data Name='Image'>C:\\\\Windows\\\\"          \
+           "System32\\\\schtasks.exe</Data><Data Name='OriginalFileName'>"     \
+           "schtasks.exe</Data><Data Name='CommandLine'>schtasks /create "     \
+           "/tn Updater /tr \\\"C:\\\\Windows\\\\System32\\\\cmd.exe /c "      \
+           "calc.exe\\\" /sc onlogon</Data><Data Name='ParentImage'>"          \
+           "C:\\\\Windows\\\\System32\\\\cmd.exe</Data><Data Name="            \
+           "'ParentCommandLine'>cmd.exe /c schtasks /create</Data>"            \
            "</EventData></Event>\"}"
 
 /* The same kind of event for notepad.exe: classified, no detection. */
-#define NOTEPAD_EVENT                                                        \
-    PREFIX "{\"Message\":\"\",\"Event\":\"<Event xmlns='http://schemas."     \
-           "microsoft.com/win/2004/08/events/event'><System><Provider "      \
-           "Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>"           \
-           "<Level>4</Level><Channel>Microsoft-Windows-Sysmon/Operational"   \
-           "</Channel><Computer>WIN10</Computer></System><EventData>"        \
-           "<Data Name='Image'>C:\\\\Windows\\\\notepad.exe</Data>"          \
+#define NOTEPAD_EVENT                                                          \
+    PREFIX "{\"Message\":\"\",\"Event\":\"<Event xmlns='http://schemas."       \
+           "microsoft.com/win/2004/08/events/event'><System><Provider "        \
+           "Name='Microsoft-Windows-Sysmon'/><EventID>1</EventID>"             \
+           "<Level>4</Level><Channel>Microsoft-Windows-Sysmon/Operational"     \
+           "</Channel><Computer>WIN10</Computer></System><EventData>"          \
+           "<Data Name='Image'>C:\\\\Windows\\\\notepad.exe</Data>"            \
            "</EventData></Event>\"}"
 
 #define NOT_JSON_EVENT PREFIX "this is not JSON"
@@ -59,8 +59,7 @@ static int is_utc_time(const char *s)
     if (s == NULL || strlen(s) != strlen(shape))
         return 0;
     for (size_t i = 0; shape[i]; i++) {
-        if (shape[i] == 'd' ? !isdigit((unsigned char)s[i])
-                            : s[i] != shape[i])
+        if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
             return 0;
     }
     return 1;
@@ -171,8 +170,8 @@ static void test_archive_rows(void)
         is_str(ev->decoder, "windows_eventchannel", "archive decoder");
         is_str(ev->agent_id, "001", "archive agent id");
         ok(is_utc_time(ev->received), "archive time is UTC with ms");
-        ok(ev->fields_json != NULL && strstr(ev->fields_json,
-                                             "notepad.exe") != NULL,
+        ok(ev->fields_json != NULL &&
+               strstr(ev->fields_json, "notepad.exe") != NULL,
            "archive fields hold the event data");
     }
     wl_record_free(rec);

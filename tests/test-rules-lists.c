@@ -15,42 +15,55 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char list_text[] =
-    "\"a:b\":\"x:y\"\n"
-    "10.0.0.:net\n"
-    "192.168.1.5:host\n"
-    "user1:admin\n"
-    "user1:second definition ignored\n"
-    "foo\n";
+static const char list_text[] = "\"a:b\":\"x:y\"\n"
+                                "10.0.0.:net\n"
+                                "192.168.1.5:host\n"
+                                "user1:admin\n"
+                                "user1:second definition ignored\n"
+                                "foo\n";
 
-#define RULE(id, t, list)                                                    \
-    "<rule id=\"" id "\" level=\"5\"><if_sid>110</if_sid>"                   \
-    "<field name=\"t\">^" t "$</field>" list                                 \
-    "<description>case " t "</description></rule>\n"
+#define RULE(id, t, list)                                                      \
+    "<rule id=\"" id "\" level=\"5\"><if_sid>110</if_sid>"                     \
+    "<field name=\"t\">^" t "$</field>" list "<description>case " t            \
+    "</description></rule>\n"
 
-static const char rules_text[] =
-    "<group name=\"t,\">\n"
-    "<rule id=\"7\" level=\"0\" noalert=\"1\"><category>ossec</category>"
-    "<description>root</description></rule>\n"
-    "<rule id=\"110\" level=\"0\"><category>ossec</category>"
-    "<field name=\"t\">\\.</field><description>base</description></rule>\n"
-    RULE("201", "1", "<list field=\"ip\" lookup=\"address_match_key\">"
-                     "etc/lists/test</list>")
-    RULE("202", "2", "<list field=\"ip\" lookup=\"not_address_match_key\">"
-                     "etc/lists/test</list>")
-    RULE("203", "3", "<list field=\"k\" lookup=\"match_key_value\" "
+static const char
+    rules_text[] =
+        "<group name=\"t,\">\n"
+        "<rule id=\"7\" level=\"0\" noalert=\"1\"><category>ossec</category>"
+        "<description>root</description></rule>\n"
+        "<rule id=\"110\" level=\"0\"><category>ossec</category>"
+        "<field "
+        "name=\"t\">\\.</field><description>base</description></rule>\n" RULE(
+            "201", "1",
+            "<list field=\"ip\" lookup=\"address_match_key\">"
+            "etc/lists/test</list>")
+            RULE("202", "2",
+                 "<list field=\"ip\" lookup=\"not_address_match_key\">"
+                 "etc/lists/test</list>")
+                RULE("203", "3",
+                     "<list field=\"k\" lookup=\"match_key_value\" "
                      "check_value=\"^admin\">etc/lists/test</list>")
-    RULE("204", "4", "<list field=\"k\" lookup=\"match_key\">"
-                     "etc/lists/test</list>")
-    RULE("205", "5", "<list field=\"k\" lookup=\"not_match_key\">"
-                     "etc/lists/test</list>")
-    RULE("206", "6", "<list field=\"ip\" lookup=\"address_match_key_value\" "
-                     "check_value=\"^net$\">etc/lists/test</list>")
-    RULE("207", "7", "<list field=\"k\">etc/lists/test</list>")
-    RULE("208", "8", "<list field=\"k\" lookup=\"not_match_key\">"
-                     "etc/lists/test</list>")
-    RULE("209", "9", "<list field=\"k\">etc/lists/missing</list>")
-    "</group>\n";
+                    RULE("204", "4",
+                         "<list field=\"k\" lookup=\"match_key\">"
+                         "etc/lists/test</list>")
+                        RULE("205", "5",
+                             "<list field=\"k\" lookup=\"not_match_key\">"
+                             "etc/lists/test</list>")
+                            RULE("206", "6",
+                                 "<list field=\"ip\" "
+                                 "lookup=\"address_match_key_value\" "
+                                 "check_value=\"^net$\">etc/lists/test</list>")
+                                RULE("207", "7",
+                                     "<list field=\"k\">etc/lists/test</list>")
+                                    RULE("208", "8",
+                                         "<list field=\"k\" "
+                                         "lookup=\"not_match_key\">"
+                                         "etc/lists/test</list>")
+                                        RULE("209", "9",
+                                             "<list "
+                                             "field=\"k\">etc/lists/missing</"
+                                             "list>") "</group>\n";
 
 struct event_case {
     const char *name;

@@ -24,8 +24,8 @@ static void collect(void *ctx, enum wl_ruleset_report_level level,
                     const char *message)
 {
     struct messages *m = ctx;
-    int n = snprintf(m->text + m->len, sizeof(m->text) - m->len, "%s\n",
-                     message);
+    int n =
+        snprintf(m->text + m->len, sizeof(m->text) - m->len, "%s\n", message);
 
     if (n > 0 && (size_t)n < sizeof(m->text) - m->len)
         m->len += (size_t)n;
@@ -83,24 +83,23 @@ static void test_stock(const char *shared)
     wl_fieldnames_free(names);
 }
 
-static const char base_rule[] =
-    "<group name=\"t,\">\n"
-    "  <rule id=\"7\" level=\"0\" noalert=\"1\">\n"
-    "    <category>ossec</category>\n"
-    "    <description>root</description>\n"
-    "  </rule>\n"
-    "  <rule id=\"110\" level=\"3\">\n"
-    "    <if_sid>7</if_sid>\n"
-    "    <description>good</description>\n"
-    "  </rule>\n"
-    "</group>\n";
+static const char base_rule[] = "<group name=\"t,\">\n"
+                                "  <rule id=\"7\" level=\"0\" noalert=\"1\">\n"
+                                "    <category>ossec</category>\n"
+                                "    <description>root</description>\n"
+                                "  </rule>\n"
+                                "  <rule id=\"110\" level=\"3\">\n"
+                                "    <if_sid>7</if_sid>\n"
+                                "    <description>good</description>\n"
+                                "  </rule>\n"
+                                "</group>\n";
 
 struct bad_case {
     const char *name;
     const char *xml;
-    int line;       /* line the message must name */
+    int line;             /* line the message must name */
     const char *fragment; /* text the message must contain */
-    int skipped_id; /* rule that must not load, 0 for none */
+    int skipped_id;       /* rule that must not load, 0 for none */
 };
 
 static const struct bad_case bad_cases[] = {
@@ -167,13 +166,12 @@ static void test_bad(const struct bad_case *c)
     if (!ok(strstr(m.text, expect) != NULL, "%s: message names %s", c->name,
             expect))
         tap_diag("messages: %s", m.text);
-    ok(strstr(m.text, c->fragment) != NULL, "%s: message says '%s'",
-       c->name, c->fragment);
+    ok(strstr(m.text, c->fragment) != NULL, "%s: message says '%s'", c->name,
+       c->fragment);
     if (rs != NULL) {
-        ok(wl_ruleset_find(rs, c->skipped_id) == NULL,
-           "%s: rule %d skipped", c->name, c->skipped_id);
-        ok(wl_ruleset_find(rs, 110) != NULL, "%s: rule 110 loaded",
-           c->name);
+        ok(wl_ruleset_find(rs, c->skipped_id) == NULL, "%s: rule %d skipped",
+           c->name, c->skipped_id);
+        ok(wl_ruleset_find(rs, 110) != NULL, "%s: rule 110 loaded", c->name);
     }
     wl_ruleset_free(rs);
     wl_fieldnames_free(names);

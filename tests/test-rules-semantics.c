@@ -43,8 +43,8 @@ static char *read_file(const char *path)
 }
 
 /* Runs the events of one scenario on a fresh engine and checks them. */
-static void run_case(const cJSON *c, const char *shared,
-                     const char *rules_dir, const char *test_file)
+static void run_case(const cJSON *c, const char *shared, const char *rules_dir,
+                     const char *test_file)
 {
     const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
     const cJSON *events = cJSON_GetObjectItem(c, "events");
@@ -128,8 +128,8 @@ static void run_case(const cJSON *c, const char *shared,
     {
         size_t n = strlen(want_alerts);
 
-        snprintf(want_alerts + n, sizeof(want_alerts) - n, "%s%s",
-                 n ? "," : "", a->valuestring);
+        snprintf(want_alerts + n, sizeof(want_alerts) - n, "%s%s", n ? "," : "",
+                 a->valuestring);
     }
     is_str(got_alerts, want_alerts, "%s: alerts written", name);
     wl_engine_worker_free(w);

@@ -130,15 +130,15 @@ int main(void)
         .manager_name = "test",
     };
     struct wl_engine *e = NULL;
-    if (!ok(wl_engine_new(&o, &e, err, sizeof(err)) == 0,
-            "engine starts (%s)", err))
+    if (!ok(wl_engine_new(&o, &e, err, sizeof(err)) == 0, "engine starts (%s)",
+            err))
         return tap_done();
 
     struct job jobs[2];
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) {
-        jobs[i] = (struct job){
-            .engine = e, .security = &security, .sysmon = &sysmon};
+        jobs[i] =
+            (struct job){.engine = e, .security = &security, .sysmon = &sysmon};
         pthread_create(&threads[i], NULL, thread_main, &jobs[i]);
     }
     for (int i = 0; i < 2; i++)

@@ -66,48 +66,47 @@ struct logtest {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: wazlab-logtest [OPTION]...\n"
-            "Decode events read from standard input, one per line.\n"
-            "\n"
-            "  -q, --queue=CHAR      queue type of each message: 'f' for "
-            "Windows\n"
-            "                        Event Channel, '1' for log files "
-            "(default 1)\n"
-            "  -l, --location=TEXT   location of each message (default "
-            "stdin)\n"
-            "  -a, --agent=NAME      send as agent NAME, as remoted "
-            "forwards it\n"
-            "  -i, --agent-id=ID     agent id with --agent (default 001)\n"
-            "      --agent-ip=IP     registered IP with --agent (default "
-            "any)\n"
-            "  -j, --json            print one archives.json line per "
-            "event\n"
-            "      --rules-dir=DIR   load every *.xml rule file of DIR "
-            "(repeatable)\n"
-            "      --rules-file=FILE load one rule file (repeatable)\n"
-            "      --rules-exclude=NAME  skip rule files with this "
-            "basename\n"
-            "      --list=NAME[=FILE]    CDB list rules name NAME, read "
-            "from FILE\n"
-            "                        (default NAME; repeatable)\n"
-            "      --wazuh-ruleset=DIR   load DIR/rules without "
-            "0215-policy_rules.xml,\n"
-            "                        with DIR/decoders for <decoded_as> "
-            "and the lists\n"
-            "                        of DIR/lists as etc/lists/NAME\n"
-            "      --log-alert-level=N   lowest level that writes an "
-            "alert (default 1)\n"
-            "  -h, --help            show this help\n"
-            "\n"
-            "Rule files load in the order of their basenames. Without a "
-            "rules option,\n"
-            "the built-in default ruleset is loaded, as wazlabd does, "
-            "with\n" WL_SYSCONFDIR "/rules/local_rules.xml in place of "
-            "its local_rules.xml\nwhen that file exists.\n"
-            "\n"
-            "Example: wazlab-logtest --queue f --location EventChannel "
-            "--agent WIN10 --json < events.jsonl\n");
+    fprintf(out, "Usage: wazlab-logtest [OPTION]...\n"
+                 "Decode events read from standard input, one per line.\n"
+                 "\n"
+                 "  -q, --queue=CHAR      queue type of each message: 'f' for "
+                 "Windows\n"
+                 "                        Event Channel, '1' for log files "
+                 "(default 1)\n"
+                 "  -l, --location=TEXT   location of each message (default "
+                 "stdin)\n"
+                 "  -a, --agent=NAME      send as agent NAME, as remoted "
+                 "forwards it\n"
+                 "  -i, --agent-id=ID     agent id with --agent (default 001)\n"
+                 "      --agent-ip=IP     registered IP with --agent (default "
+                 "any)\n"
+                 "  -j, --json            print one archives.json line per "
+                 "event\n"
+                 "      --rules-dir=DIR   load every *.xml rule file of DIR "
+                 "(repeatable)\n"
+                 "      --rules-file=FILE load one rule file (repeatable)\n"
+                 "      --rules-exclude=NAME  skip rule files with this "
+                 "basename\n"
+                 "      --list=NAME[=FILE]    CDB list rules name NAME, read "
+                 "from FILE\n"
+                 "                        (default NAME; repeatable)\n"
+                 "      --wazuh-ruleset=DIR   load DIR/rules without "
+                 "0215-policy_rules.xml,\n"
+                 "                        with DIR/decoders for <decoded_as> "
+                 "and the lists\n"
+                 "                        of DIR/lists as etc/lists/NAME\n"
+                 "      --log-alert-level=N   lowest level that writes an "
+                 "alert (default 1)\n"
+                 "  -h, --help            show this help\n"
+                 "\n"
+                 "Rule files load in the order of their basenames. Without a "
+                 "rules option,\n"
+                 "the built-in default ruleset is loaded, as wazlabd does, "
+                 "with\n" WL_SYSCONFDIR "/rules/local_rules.xml in place of "
+                 "its local_rules.xml\nwhen that file exists.\n"
+                 "\n"
+                 "Example: wazlab-logtest --queue f --location EventChannel "
+                 "--agent WIN10 --json < events.jsonl\n");
 }
 
 /* Appends text with ':' and '|' escaped by '|', as agents send them. */
@@ -188,13 +187,20 @@ static void print_phase1(const struct logtest *lt)
 }
 
 static const char *static_names[WL_SF_COUNT] = {
-    [WL_SF_PROTOCOL] = "protocol", [WL_SF_ACTION] = "action",
-    [WL_SF_SRCIP] = "srcip",       [WL_SF_SRCPORT] = "srcport",
-    [WL_SF_SRCUSER] = "srcuser",   [WL_SF_DSTIP] = "dstip",
-    [WL_SF_DSTPORT] = "dstport",   [WL_SF_DSTUSER] = "dstuser",
-    [WL_SF_ID] = "id",             [WL_SF_STATUS] = "status",
-    [WL_SF_URL] = "url",           [WL_SF_DATA] = "data",
-    [WL_SF_EXTRA_DATA] = "extra_data", [WL_SF_SYSTEM_NAME] = "system_name",
+    [WL_SF_PROTOCOL] = "protocol",
+    [WL_SF_ACTION] = "action",
+    [WL_SF_SRCIP] = "srcip",
+    [WL_SF_SRCPORT] = "srcport",
+    [WL_SF_SRCUSER] = "srcuser",
+    [WL_SF_DSTIP] = "dstip",
+    [WL_SF_DSTPORT] = "dstport",
+    [WL_SF_DSTUSER] = "dstuser",
+    [WL_SF_ID] = "id",
+    [WL_SF_STATUS] = "status",
+    [WL_SF_URL] = "url",
+    [WL_SF_DATA] = "data",
+    [WL_SF_EXTRA_DATA] = "extra_data",
+    [WL_SF_SYSTEM_NAME] = "system_name",
 };
 
 static void print_phase2(const struct logtest *lt)
@@ -290,8 +296,7 @@ static void add_rule_object(const struct logtest *lt, cJSON *root)
 }
 
 /* "2026-12-04T15:38:21.774+0000" in local time. */
-static void format_timestamp(const struct timespec *ts, char *out,
-                             size_t size)
+static void format_timestamp(const struct timespec *ts, char *out, size_t size)
 {
     struct tm tm;
     char date[24], zone[8];
@@ -396,8 +401,7 @@ static void process_line(struct logtest *lt, const char *line, size_t len)
 
     wl_event_reset(&lt->ev);
     clock_gettime(CLOCK_REALTIME, &lt->ev.received);
-    r = wl_decode(lt->decoders, lt->scratch, lt->msg, n, &lt->ev,
-                  &lt->stats);
+    r = wl_decode(lt->decoders, lt->scratch, lt->msg, n, &lt->ev, &lt->stats);
     if (r == WL_ENOMEM)
         wl_fatal_nomem("wazlab-logtest");
     if (r < 0) {
@@ -405,8 +409,7 @@ static void process_line(struct logtest *lt, const char *line, size_t len)
         if (lt->json)
             printf("{\"dropped\":true,\"error\":\"%s\"}\n", wl_strerror(r));
         else
-            printf("**Event dropped by the decoder: %s.\n\n",
-                   wl_strerror(r));
+            printf("**Event dropped by the decoder: %s.\n\n", wl_strerror(r));
         return;
     }
     if (lt->rules != NULL)
@@ -438,8 +441,7 @@ static int add_path(const char **list, int *count, const char *value,
 static int add_list(struct logtest *lt, const char *name, const char *path)
 {
     if (lt->list_count >= MAX_LISTS) {
-        fprintf(stderr, "wazlab-logtest: too many lists (max %d)\n",
-                MAX_LISTS);
+        fprintf(stderr, "wazlab-logtest: too many lists (max %d)\n", MAX_LISTS);
         return -1;
     }
     lt->lists[lt->list_count].name = name;
@@ -482,8 +484,7 @@ static int add_rule_option(struct logtest *lt, int c, const char *value)
 
     switch (c) {
     case 'R':
-        return add_path(lt->rule_dirs, &lt->rule_dir_count, value,
-                        "rules-dir");
+        return add_path(lt->rule_dirs, &lt->rule_dir_count, value, "rules-dir");
     case 'F':
         return add_path(lt->rule_files, &lt->rule_file_count, value,
                         "rules-file");
@@ -503,17 +504,17 @@ static int add_rule_option(struct logtest *lt, int c, const char *value)
         snprintf(rules, sizeof(rules), "%s/rules", value);
         snprintf(decoders, sizeof(decoders), "%s/decoders", value);
         lt->decoder_dirs[0] = decoders;
-        if (add_path(lt->excludes, &lt->exclude_count,
-                     "0215-policy_rules.xml", "rules-exclude") < 0 ||
+        if (add_path(lt->excludes, &lt->exclude_count, "0215-policy_rules.xml",
+                     "rules-exclude") < 0 ||
             add_wazuh_lists(lt, value) < 0)
             return -1;
-        return add_path(lt->rule_dirs, &lt->rule_dir_count, rules,
-                        "rules-dir");
+        return add_path(lt->rule_dirs, &lt->rule_dir_count, rules, "rules-dir");
     default:
         level = strtol(value, &end, 10);
         if (*value == '\0' || *end != '\0' || level < 0 || level > 16) {
-            fprintf(stderr, "wazlab-logtest: invalid --log-alert-level "
-                            "'%s': expected 0 to 16\n",
+            fprintf(stderr,
+                    "wazlab-logtest: invalid --log-alert-level "
+                    "'%s': expected 0 to 16\n",
                     value);
             return -1;
         }
@@ -584,8 +585,9 @@ static int parse_options(struct logtest *lt, int argc, char **argv)
         switch (c) {
         case 'q':
             if (strlen(optarg) != 1) {
-                fprintf(stderr, "wazlab-logtest: invalid queue '%s': "
-                                "expected one character such as f or 1\n",
+                fprintf(stderr,
+                        "wazlab-logtest: invalid queue '%s': "
+                        "expected one character such as f or 1\n",
                         optarg);
                 return 2;
             }
