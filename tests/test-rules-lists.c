@@ -27,43 +27,32 @@ static const char list_text[] = "\"a:b\":\"x:y\"\n"
     "<field name=\"t\">^" t "$</field>" list "<description>case " t            \
     "</description></rule>\n"
 
-static const char
-    rules_text[] =
-        "<group name=\"t,\">\n"
-        "<rule id=\"7\" level=\"0\" noalert=\"1\"><category>ossec</category>"
-        "<description>root</description></rule>\n"
-        "<rule id=\"110\" level=\"0\"><category>ossec</category>"
-        "<field "
-        "name=\"t\">\\.</field><description>base</description></rule>\n" RULE(
-            "201", "1",
-            "<list field=\"ip\" lookup=\"address_match_key\">"
-            "etc/lists/test</list>")
-            RULE("202", "2",
-                 "<list field=\"ip\" lookup=\"not_address_match_key\">"
-                 "etc/lists/test</list>")
-                RULE("203", "3",
-                     "<list field=\"k\" lookup=\"match_key_value\" "
+/* One rule a line reads better than the formatter's nesting of RULE(). */
+/* clang-format off */
+static const char rules_text[] =
+    "<group name=\"t,\">\n"
+    "<rule id=\"7\" level=\"0\" noalert=\"1\"><category>ossec</category>"
+    "<description>root</description></rule>\n"
+    "<rule id=\"110\" level=\"0\"><category>ossec</category>"
+    "<field name=\"t\">\\.</field><description>base</description></rule>\n"
+    RULE("201", "1", "<list field=\"ip\" lookup=\"address_match_key\">"
+                     "etc/lists/test</list>")
+    RULE("202", "2", "<list field=\"ip\" lookup=\"not_address_match_key\">"
+                     "etc/lists/test</list>")
+    RULE("203", "3", "<list field=\"k\" lookup=\"match_key_value\" "
                      "check_value=\"^admin\">etc/lists/test</list>")
-                    RULE("204", "4",
-                         "<list field=\"k\" lookup=\"match_key\">"
-                         "etc/lists/test</list>")
-                        RULE("205", "5",
-                             "<list field=\"k\" lookup=\"not_match_key\">"
-                             "etc/lists/test</list>")
-                            RULE("206", "6",
-                                 "<list field=\"ip\" "
-                                 "lookup=\"address_match_key_value\" "
-                                 "check_value=\"^net$\">etc/lists/test</list>")
-                                RULE("207", "7",
-                                     "<list field=\"k\">etc/lists/test</list>")
-                                    RULE("208", "8",
-                                         "<list field=\"k\" "
-                                         "lookup=\"not_match_key\">"
-                                         "etc/lists/test</list>")
-                                        RULE("209", "9",
-                                             "<list "
-                                             "field=\"k\">etc/lists/missing</"
-                                             "list>") "</group>\n";
+    RULE("204", "4", "<list field=\"k\" lookup=\"match_key\">"
+                     "etc/lists/test</list>")
+    RULE("205", "5", "<list field=\"k\" lookup=\"not_match_key\">"
+                     "etc/lists/test</list>")
+    RULE("206", "6", "<list field=\"ip\" lookup=\"address_match_key_value\" "
+                     "check_value=\"^net$\">etc/lists/test</list>")
+    RULE("207", "7", "<list field=\"k\">etc/lists/test</list>")
+    RULE("208", "8", "<list field=\"k\" lookup=\"not_match_key\">"
+                     "etc/lists/test</list>")
+    RULE("209", "9", "<list field=\"k\">etc/lists/missing</list>")
+    "</group>\n";
+/* clang-format on */
 
 struct event_case {
     const char *name;
