@@ -2,6 +2,7 @@
 #include <config.h> /* autoconf's header, not daemon/config.h */
 
 #include "daemon/authd.h"
+#include "daemon/tls.h"
 
 #include "daemon/error.h"
 #include "daemon/log.h"
@@ -50,6 +51,8 @@ int wl_authd_tls_new(const char *cert_file, const char *key_file, SSL_CTX **out,
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     char text[256] = "";
 
+    if (ctx)
+        wl_tls_no_passphrase(ctx);
     if (!ctx) {
         snprintf(err, err_size, "cannot create a TLS context");
         return WL_ETLS;

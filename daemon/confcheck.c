@@ -3,6 +3,7 @@
 #include "daemon/confcheck.h"
 #include "daemon/analysis.h"
 #include "daemon/error.h"
+#include "daemon/tls.h"
 #include "rules/ruleset.h"
 
 #include <stdarg.h>
@@ -124,6 +125,8 @@ static int check_tls(struct check *c)
         SSL_CTX_free(auth);
         return WL_ENOMEM;
     }
+    wl_tls_no_passphrase(remote);
+    wl_tls_no_passphrase(auth);
     check_pair(c, remote, "remote/ssl_cert", cfg->remote_ssl_cert,
                "remote/ssl_key", cfg->remote_ssl_key);
     check_ca(c, remote, "remote/ssl_ca", cfg->remote_ssl_ca);

@@ -632,18 +632,31 @@ int wl_enroll_load_password(const char *path, char **password)
                     path);
         return 0;
     }
-    if (fstat(fileno(fp), &st) < 0 || st.st_size <= 1) {
+    if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+        wl_log_error("enrollment password file %s is not a regular file", path);
+        r = WL_EINVAL;
+        goto out;
+    }
+    if (st.st_size <= 1) {
         wl_log_error("enrollment password file %s is empty", path);
         r = WL_EINVAL;
         goto out;
     }
+    /* A file that yields no usable password must stop enrollment: going
+     * on would accept agents without any password. */
+    line[0] = '\0';
     if (!fgets(line, sizeof(line), fp))
-        goto out;
+        line[0] = '\0';
     len = strlen(line);
-    if (len <= 2)
-        goto out;
-    if (line[len - 1] == '\n')
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         line[--len] = '\0';
+    if (len < 2) {
+        wl_log_error("enrollment password file %s: its first line must "
+                     "hold the password, at least 2 characters",
+                     path);
+        r = WL_EINVAL;
+        goto out;
+    }
     *password = strdup(line);
     if (!*password)
         r = WL_ENOMEM;

@@ -225,6 +225,7 @@ int wl_tls_server_new(const struct wl_tls_options *opt, SSL_CTX **out,
     ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
         return tls_fail(NULL, err, err_size, "cannot create", "TLS context");
+    wl_tls_no_passphrase(ctx);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -305,4 +306,18 @@ out:
     OPENSSL_free(utf8);
     X509_free(cert);
     return r;
+}
+
+static int refuse_passphrase(char *buf, int size, int rwflag, void *userdata)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)userdata;
+    return 0;
+}
+
+void wl_tls_no_passphrase(SSL_CTX *ctx)
+{
+    SSL_CTX_set_default_passwd_cb(ctx, refuse_passphrase);
 }

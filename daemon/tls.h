@@ -10,6 +10,13 @@
 
 #include <openssl/ssl.h>
 
+/*
+ * Makes ctx refuse encrypted private keys instead of asking for a
+ * passphrase on the terminal, which would block a daemon. Loading such a
+ * key then fails with OpenSSL's "bad decrypt" reason.
+ */
+void wl_tls_no_passphrase(SSL_CTX *ctx);
+
 struct wl_tls_options {
     const char *cert_file; /* NULL: self-signed in data_dir */
     const char *key_file;  /* required with cert_file */

@@ -320,6 +320,11 @@ static int read_group(struct wl_load *ld, const xmlNode *group)
         rc = wl_rule_read(ld, n, name, &r, &p);
         if (rc == WL_ENOMEM)
             goto out;
+        if (rc == WL_ENOENT) {
+            ld->rs->stats.rules_skipped++;
+            rc = 0;
+            continue;
+        }
         if (rc < 0) {
             ld->rs->stats.rules_failed++;
             continue;
@@ -425,11 +430,12 @@ static void report_summary(struct wl_load *ld)
 
     wl_load_report(ld, WL_RULESET_INFO, 0,
                    "%u rules loaded from %u files (%u tree nodes); %u "
-                   "invalid, %u without parent, %u duplicate ids, %u "
-                   "overwritten, %u files unreadable",
+                   "invalid, %u skipped for lists not configured, %u "
+                   "without parent, %u duplicate ids, %u overwritten, %u "
+                   "files unreadable",
                    s->rules_loaded, s->files, s->nodes, s->rules_failed,
-                   s->rules_orphaned, s->duplicates, s->overwrites,
-                   s->files_failed);
+                   s->rules_skipped, s->rules_orphaned, s->duplicates,
+                   s->overwrites, s->files_failed);
     for (size_t i = 0; i < rs->unsupported_count; i++)
         wl_load_report(ld, WL_RULESET_INFO, 0,
                        "option <%s> is not supported yet: used %u times; "

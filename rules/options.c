@@ -640,7 +640,7 @@ static int read_list(struct build *b, const xmlNode *node, const char *text)
                        "rule %d: list '%s' is not configured or could not "
                        "be read; rule skipped",
                        b->rule->id, text);
-        rc = WL_EINVAL;
+        rc = WL_ENOENT; /* skipped as Wazuh does, not an invalid rule */
     }
     if (rc == 0) {
         struct wl_cond *c = new_cond(b);

@@ -81,6 +81,7 @@ struct wl_ruleset_stats {
     unsigned files_failed;   /* unreadable or malformed XML */
     unsigned rules_loaded;   /* distinct rules in the tree */
     unsigned rules_failed;   /* invalid rules, skipped */
+    unsigned rules_skipped;  /* rules naming a list that is not configured */
     unsigned rules_orphaned; /* no parent found, dropped */
     unsigned duplicates;     /* ids defined twice, second skipped */
     unsigned overwrites;     /* overwrite="yes" applied in place */

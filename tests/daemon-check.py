@@ -85,6 +85,34 @@ def main():
         tap.ok("0100-test.xml:8: rule 100002" in err,
                "invalid rule: file, line and id", err)
         tap.ok("1 invalid rules" in err, "invalid rule: counted", err)
+        stock = os.path.join(os.environ.get("WL_SHARED_DIR", ""),
+                             "wazuh-ruleset", "full", "rules")
+        if os.path.isdir(stock):
+            rc, out, err, path = check(
+                work, "stock", "  <ruleset>\n    <rule_dir>%s</rule_dir>\n"
+                "    <rule_exclude>0215-policy_rules.xml</rule_exclude>\n"
+                "  </ruleset>\n" % stock)
+            tap.equal(rc, 0, "stock ruleset without lists: valid")
+            tap.ok("skipped for lists not configured" in err,
+                   "stock ruleset: list rules reported as skipped", err)
+        else:
+            tap.diag("Wazuh's stock ruleset not found; its case skipped")
+
+        key = os.path.join(work, "encrypted.key")
+        cert = os.path.join(work, "encrypted.crt")
+        made = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-keyout",
+             key, "-out", cert, "-days", "1", "-subj", "/CN=x",
+             "-passout", "pass:secret"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if made.returncode == 0:
+            rc, out, err, path = check(
+                work, "encrypted", "  <remote>\n    <ssl_cert>%s</ssl_cert>\n"
+                "    <ssl_key>%s</ssl_key>\n  </remote>\n" % (cert, key))
+            tap.equal(rc, 1, "encrypted key: -t exits 1 without a prompt")
+            tap.ok("<remote><ssl_key>: cannot load private key" in err,
+                   "encrypted key: reported", err)
+
         r = subprocess.run([dl.WAZLABD, "-f", "-c", "/dev/null", "-D", ""],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=60)

@@ -390,8 +390,24 @@ static void check_password_file(void)
     wl_enroll_password_free(pw);
 
     write_file(path, "a\n");
-    is_int(wl_enroll_load_password(path, &pw), 0, "password: short line");
-    ok(pw == NULL, "password: line of 2 bytes leaves no password");
+    is_int(wl_enroll_load_password(path, &pw), WL_EINVAL,
+           "password: 1-character line rejected");
+    ok(pw == NULL, "password: none from a 1-character line");
+
+    write_file(path, "\nsecret\n");
+    is_int(wl_enroll_load_password(path, &pw), WL_EINVAL,
+           "password: empty first line rejected");
+
+    unlink(path);
+    mkdir(path, 0700);
+    is_int(wl_enroll_load_password(path, &pw), WL_EINVAL,
+           "password: directory rejected");
+    rmdir(path);
+
+    write_file(path, "crlf\r\n");
+    wl_enroll_load_password(path, &pw);
+    is_str(pw, "crlf", "password: CRLF line end stripped");
+    wl_enroll_password_free(pw);
 
     write_file(path, "ab\n");
     wl_enroll_load_password(path, &pw);

@@ -19,12 +19,24 @@ for tool in sqlite3; do
     fi
 done
 
+# Prints a port P on 127.0.0.1 such that P and P + 1 were both free.
 pick_port() {
     if command -v python3 >/dev/null 2>&1; then
         python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+while True:
+    a, b = socket.socket(), socket.socket()
+    try:
+        a.bind(("127.0.0.1", 0))
+        port = a.getsockname()[1]
+        if port < 65535:
+            b.bind(("127.0.0.1", port + 1))
+            print(port)
+            break
+    except OSError:
+        pass
+    finally:
+        a.close()
+        b.close()'
     else
         echo 21514
     fi
@@ -59,9 +71,13 @@ until grep -q 'INFO: ready' "$work/wazlabd.log" 2>/dev/null; do
 done
 
 echo "== sending $(wc -l <"$samples") Sysmon events as agent 001 (WIN10)"
-"$builddir/wazlab-send" --host 127.0.0.1 --port "$port" \
-    --agent WIN10 --agent-id 001 "$samples" 2>&1 |
-    grep -v '^wazlab-send: warning'
+if ! "$builddir/wazlab-send" --host 127.0.0.1 --port "$port" \
+    --agent WIN10 --agent-id 001 "$samples" >"$work/send.log" 2>&1; then
+    echo "wazlab-demo: wazlab-send failed:" >&2
+    cat "$work/send.log" >&2
+    exit 1
+fi
+grep -v '^wazlab-send: warning' "$work/send.log" || true
 
 kill -TERM "$pid"
 wait "$pid" || {
@@ -79,6 +95,7 @@ SELECT rule_id, level, substr(description, 1, 60) AS description,
 FROM alerts ORDER BY level DESC, id;"
 echo
 echo "== rule 100300 with the scheduled command line"
+echo "   (backslashes and quotes escaped, as Wazuh's decoder stores them)"
 sqlite3 "$db" "
 SELECT json_extract(fields, '$.win.eventdata.commandLine')
 FROM alerts WHERE rule_id = 100300;"
