@@ -739,6 +739,7 @@ static int reload(struct wl_keystore *ks)
 {
     struct wl_keystore fresh;
     int locked = ks->locked, lock_fd = ks->lock_fd;
+    unsigned long id_counter = ks->id_counter;
     int r = wl_keys_load(&fresh, ks->path);
 
     if (r < 0) {
@@ -750,6 +751,10 @@ static int reload(struct wl_keystore *ks)
     *ks = fresh;
     ks->locked = locked;
     ks->lock_fd = lock_fd;
+    /* An id handed out before stays used even when a hand edit removed
+     * every trace of it from the file. */
+    if (id_counter > ks->id_counter)
+        ks->id_counter = id_counter;
     return 1;
 }
 

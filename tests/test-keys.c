@@ -208,6 +208,16 @@ static void check_reload(void)
     is_int(wl_keys_reload_if_changed(&ks), 1, "reload: replaced file read");
     ok(wl_keys_find_id(&ks, "006") != NULL, "reload: second agent found");
     is_int(wl_keys_reload_if_changed(&ks), 0, "reload: then unchanged");
+
+    /* Ids stay used after a hand edit empties the file. */
+    write_file(other, "");
+    rename(other, keys_path);
+    is_int(wl_keys_reload_if_changed(&ks), 1, "reload: emptied file read");
+    const struct wl_key_entry *added = NULL;
+    is_int(wl_keys_add(&ks, "after-truncate", "any", 0, &added), 0,
+           "reload: add after truncation");
+    is_str(added ? added->id : NULL, "007",
+           "reload: ids of the old file not reused");
     wl_keys_free(&ks);
 }
 
