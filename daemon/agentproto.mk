@@ -75,6 +75,9 @@ tests/daemon-agent-ids.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
 # wazlabd and wazlab-agents changing client.keys at the same time.
 TESTS += tests/daemon-keys-lock.py
 EXTRA_DIST += tests/daemon-keys-lock.py
+TESTS += tests/daemon-authd-late.py
+EXTRA_DIST += tests/daemon-authd-late.py
+tests/daemon-authd-late.log: wazlabd$(EXEEXT)
 tests/daemon-keys-lock.log: wazlabd$(EXEEXT) wazlab-agents$(EXEEXT)
 
 # A generated enrollment password is saved to authd.pass, never logged.

@@ -148,7 +148,8 @@ static void internal_error(char *reply, struct wl_enroll_result *result)
  * and gets an error reply.
  */
 static void enroll_line(struct wl_authd *a, struct client *c, const char *line,
-                        char *reply, struct wl_enroll_result *result)
+                        time_t deadline, char *reply,
+                        struct wl_enroll_result *result)
 {
     const struct wl_authd_options *o = &a->opt;
     wl_enroll_status_fn status = o->status;
@@ -167,6 +168,17 @@ static void enroll_line(struct wl_authd *a, struct client *c, const char *line,
                        "enrollment: cannot lock and read %s: %s; request "
                        "from %s rejected",
                        ks->path, wl_strerror(r), c->ip);
+        internal_error(reply, result);
+        goto out;
+    }
+    if (time(NULL) > deadline) {
+        /* The agent has given up by now: a key it never receives would
+         * only block its name until the force rules allow a new one. */
+        wl_keys_unlock(ks);
+        wl_log_limited(WL_LOG_WARN, "authd-late",
+                       "enrollment: request from %s waited too long for "
+                       "client.keys; rejected",
+                       c->ip);
         internal_error(reply, result);
         goto out;
     }
@@ -271,7 +283,7 @@ static void serve(struct client *c)
         goto out;
     }
 
-    enroll_line(a, c, line, reply, &result);
+    enroll_line(a, c, line, time(NULL) + timeout / 1000, reply, &result);
     sent = write_all(ssl, reply, strlen(reply)) == 0;
     if (result.accepted)
         finish_enrollment(a, c, &result, sent);
