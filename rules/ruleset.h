@@ -123,6 +123,11 @@ const struct wl_rule *wl_ruleset_find(const struct wl_ruleset *rs, int id);
 struct wl_rule_scratch *wl_rule_scratch_new(void);
 void wl_rule_scratch_free(struct wl_rule_scratch *s);
 
+/*
+ * Deepest if_sid/if_group chain that matching follows; the stock ruleset
+ * needs 7 levels. NOTE: Wazuh has no such limit, and a deeper chain stops
+ * here without a warning.
+ */
 #define WL_RULE_MAX_DEPTH 64
 
 /* The outcome of matching one event. */
