@@ -124,9 +124,9 @@ struct wl_rule_scratch *wl_rule_scratch_new(void);
 void wl_rule_scratch_free(struct wl_rule_scratch *s);
 
 /*
- * Deepest if_sid/if_group chain that matching follows; the stock ruleset
- * needs 7 levels. NOTE: Wazuh has no such limit, and a deeper chain stops
- * here without a warning.
+ * Deepest if_sid/if_group chain that matching follows (the chain to rule
+ * 100300 under the stock ruleset has 7 rules). NOTE: Wazuh has no such
+ * limit, and a deeper chain stops here without a warning.
  */
 #define WL_RULE_MAX_DEPTH 64
 
