@@ -75,6 +75,9 @@ tests/daemon-agent-ids.log: wazlabd$(EXEEXT) wazlab-send$(EXEEXT)
 # wazlabd and wazlab-agents changing client.keys at the same time.
 TESTS += tests/daemon-keys-lock.py
 EXTRA_DIST += tests/daemon-keys-lock.py
+TESTS += tests/daemon-agents-status.py
+EXTRA_DIST += tests/daemon-agents-status.py
+tests/daemon-agents-status.log: wazlabd$(EXEEXT) tests/agent-sim$(EXEEXT)
 TESTS += tests/daemon-authd-late.py
 EXTRA_DIST += tests/daemon-authd-late.py
 tests/daemon-authd-late.log: wazlabd$(EXEEXT)

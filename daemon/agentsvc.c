@@ -282,6 +282,7 @@ int wl_agentsvc_start(const struct wl_config *cfg, const char *data_dir,
     nopt.keys_path = keys;
     nopt.counter_path = counter;
     nopt.verify_counters = cfg->remote_verify_msg_id;
+    nopt.disconnection_seconds = cfg->agents_disconnection_time;
     nopt.on_agent = on_agent;
     nopt.on_agent_ctx = svc;
     r = wl_native_new(&nopt, &svc->native);

@@ -56,6 +56,10 @@ static const char *const protocol_choices[] = {"tcp", "udp", "tcp,udp",
 static const struct option config_options[] = {
     {"global/jsonout_output", OPT_BOOL, 0, 0, "yes", NULL,
      FIELD(jsonout_output), "write alerts to alerts.json in the data dir"},
+    {"global/agents_disconnection_time", OPT_TIME, 1, 315360000, "15m", NULL,
+     FIELD(agents_disconnection_time),
+     "mark a Wazuh agent disconnected after this long without a message "
+     "(s, m, h, d, w)"},
     {"global/logall", OPT_BOOL, 0, 0, "no", NULL, FIELD(logall),
      "archive every received message in the events table"},
     {"global/logall_json", OPT_BOOL, 0, 0, "no", NULL, FIELD(logall_json),

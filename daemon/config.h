@@ -31,9 +31,10 @@ struct wl_config_list {
 
 struct wl_config {
     /* <global> */
-    int jsonout_output; /* write alerts.json */
-    int logall;         /* archive every message (events table) */
-    int logall_json;    /* same, Wazuh's archives.json switch */
+    int jsonout_output;             /* write alerts.json */
+    int logall;                     /* archive every message (events table) */
+    int logall_json;                /* same, Wazuh's archives.json switch */
+    long agents_disconnection_time; /* seconds without a message */
 
     /* <remote>: the event listener */
     char *remote_connection; /* "secure" */

@@ -27,6 +27,7 @@ struct agent_state {
     enum wl_secure_method method; /* cipher of the last message */
     uint64_t connection_id;       /* TCP connection bound, 0 when none */
     time_t last_seen;
+    int disconnected; /* reported disconnected since last_seen */
     struct agent_state *next;
 };
 
@@ -43,6 +44,7 @@ struct wl_native {
     char manager_version[32];
     void (*on_agent)(void *ctx, const struct wl_native_agent_event *event);
     void *on_agent_ctx;
+    long disconnection_seconds;
     struct wl_native_stats stats;
     char *scratch; /* decrypted text, WL_SECURE_INFLATE_MAX + 1 bytes */
     char *line;    /* forward line, WL_MESSAGE_MAX + 1 bytes */
@@ -176,6 +178,9 @@ int wl_native_new(const struct wl_native_options *opt, struct wl_native **out)
     snprintf(n->manager_version, sizeof(n->manager_version), "%s",
              opt->manager_version ? opt->manager_version : WL_CONTROL_VERSION);
     n->on_agent = opt->on_agent;
+    n->disconnection_seconds = opt->disconnection_seconds > 0
+                                   ? opt->disconnection_seconds
+                                   : WL_NATIVE_DISCONNECTED_SECONDS;
     n->on_agent_ctx = opt->on_agent_ctx;
 
     r = wl_keys_load(&n->keys, opt->keys_path);
@@ -368,6 +373,7 @@ static int update_state(struct wl_native *n, struct wl_native_peer *peer,
         s->connection_id = peer->connection_id;
     s->method = h->method;
     s->last_seen = now;
+    s->disconnected = 0;
     if (peer->connection_id)
         snprintf(peer->agent_id, sizeof(peer->agent_id), "%s", a->id);
     return 0;
@@ -614,14 +620,63 @@ int wl_native_agent_status(void *ctx, const struct wl_key_entry *entry,
      * counts as never connected until it sends something. */
     if (!s || s->last_seen == 0) {
         status->connection = WL_ENROLL_NEVER_CONNECTED;
-    } else if (now - s->last_seen < WL_NATIVE_DISCONNECTED_SECONDS) {
+    } else if (now - s->last_seen < n->disconnection_seconds) {
         status->connection = WL_ENROLL_ACTIVE;
     } else {
         status->connection = WL_ENROLL_DISCONNECTED;
-        status->disconnection_time =
-            s->last_seen + WL_NATIVE_DISCONNECTED_SECONDS;
+        status->disconnection_time = s->last_seen + n->disconnection_seconds;
     }
     return 0;
+}
+
+/* At most this many agents are reported per sweep; the rest wait for the
+ * next one. */
+#define SWEEP_MAX 256
+
+int wl_native_sweep_disconnected(struct wl_native *n)
+{
+    struct agent_copy found[SWEEP_MAX];
+    time_t now = time(NULL);
+    int count = 0;
+
+    pthread_mutex_lock(&n->lock);
+    for (size_t b = 0; b < AGENT_BUCKETS && count < SWEEP_MAX; b++) {
+        for (struct agent_state *s = n->agents[b];
+             s != NULL && count < SWEEP_MAX; s = s->next) {
+            const struct wl_key_entry *e;
+
+            if (s->last_seen == 0 || s->disconnected ||
+                now - s->last_seen < n->disconnection_seconds)
+                continue;
+            s->disconnected = 1;
+            e = wl_keys_find_id(&n->keys, s->id);
+            if (e == NULL)
+                continue; /* removed agent: nothing left to report */
+            snprintf(found[count].id, sizeof(found[count].id), "%s", e->id);
+            snprintf(found[count].name, sizeof(found[count].name), "%s",
+                     e->name);
+            snprintf(found[count].ip, sizeof(found[count].ip), "%s", e->ip);
+            count++;
+        }
+    }
+    pthread_mutex_unlock(&n->lock);
+
+    for (int i = 0; i < count && n->on_agent != NULL; i++) {
+        struct wl_native_agent_event ev = {
+            .kind = WL_NATIVE_AGENT_SHUTDOWN,
+            .id = found[i].id,
+            .name = found[i].name,
+            .registered_ip = found[i].ip,
+            .peer_ip = NULL,
+            .version = "",
+            .keepalive = NULL,
+        };
+
+        wl_log_info("agent %s (%s) disconnected: no message for %ld s",
+                    found[i].id, found[i].name, n->disconnection_seconds);
+        n->on_agent(n->on_agent_ctx, &ev);
+    }
+    return count;
 }
 
 void wl_native_get_stats(struct wl_native *n, struct wl_native_stats *st)

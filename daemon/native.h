@@ -51,6 +51,7 @@ struct wl_native_options {
     int verify_counters;      /* reject replayed messages (default 0) */
     int allow_higher_versions;
     const char *manager_version; /* NULL: WL_CONTROL_VERSION */
+    long disconnection_seconds;  /* 0: WL_NATIVE_DISCONNECTED_SECONDS */
     /* Called on the thread of wl_native_handle(), with no lock held. */
     void (*on_agent)(void *ctx, const struct wl_native_agent_event *event);
     void *on_agent_ctx;
@@ -128,20 +129,28 @@ struct wl_keystore *wl_native_lock_keys(struct wl_native *n);
 void wl_native_unlock_keys(struct wl_native *n);
 
 /*
- * Seconds without a message after which an agent counts as disconnected,
- * as the agents_disconnection_time of Wazuh's shipped ossec.conf.
+ * Default seconds without a message after which an agent counts as
+ * disconnected (<global><agents_disconnection_time>).
  */
 #define WL_NATIVE_DISCONNECTED_SECONDS 900
 
 /*
  * A wl_enroll_status_fn for enrollment: ctx is the struct wl_native, and
- * the caller holds the keys lock (wl_native_lock_keys). An agent seen in
- * the last WL_NATIVE_DISCONNECTED_SECONDS is active, one seen before is
+ * the caller holds the keys lock (wl_native_lock_keys). An agent seen
+ * within the disconnection time is active, one seen before is
  * disconnected since then, one never seen since start never connected.
  * The registration time is the entry's. Returns 0.
  */
 int wl_native_agent_status(void *ctx, const struct wl_key_entry *entry,
                            struct wl_enroll_agent_status *status);
+
+/*
+ * Reports, through on_agent as WL_NATIVE_AGENT_SHUTDOWN events with a NULL
+ * peer_ip, every agent whose last message is older than the disconnection
+ * time and that was not reported yet. Call it periodically from one
+ * thread. Returns the number of agents reported.
+ */
+int wl_native_sweep_disconnected(struct wl_native *n);
 
 /* Counters since start. */
 struct wl_native_stats {

@@ -330,6 +330,7 @@ static void on_reload(uv_timer_t *timer)
     struct wl_native_reload *t = (struct wl_native_reload *)timer;
 
     wl_native_reload_keys(t->native);
+    wl_native_sweep_disconnected(t->native);
 }
 
 int wl_native_reload_start(uv_loop_t *loop, struct wl_native *n,

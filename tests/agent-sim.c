@@ -44,7 +44,8 @@ static struct {
     int replay;             /* send one frame twice instead of a session */
     const char *attack;     /* send one bad frame instead of a session */
     const char *other_line; /* a second agent's key line for attacks */
-} opt = {0, 0, 1, 10, 0, "sim-agent", NULL, NULL, 0, NULL, NULL};
+    int no_shutdown;        /* leave without the shutdown message */
+} opt = {0, 0, 1, 10, 0, "sim-agent", NULL, NULL, 0, NULL, NULL, 0};
 
 static SSL_CTX *client_ctx;
 static atomic_int next_agent, enrolled, enroll_failed, acks_ok, acks_bad;
@@ -239,7 +240,8 @@ static void session(struct agent *a)
              a->name);
     checked_send(a, msg, 0);
     expect_ack(a);
-    checked_send(a, "#!-agent shutdown ", 0);
+    if (!opt.no_shutdown)
+        checked_send(a, "#!-agent shutdown ", 0);
 out:
     if (a->fd >= 0)
         close(a->fd);
@@ -398,7 +400,7 @@ static void usage(FILE *out)
             "                 [--events N] [--udp-every N] [--prefix NAME]\n"
             "                 [--password PW] [--keys-line 'ID NAME IP KEY']\n"
             "                 [--replay] [--attack KIND [--other-line "
-            "LINE]]\n"
+            "LINE]] [--no-shutdown]\n"
             "Runs simulated Wazuh agents against wazlabd on 127.0.0.1.\n");
 }
 
@@ -416,6 +418,7 @@ int main(int argc, char **argv)
         {"replay", no_argument, NULL, 'r'},
         {"attack", required_argument, NULL, 't'},
         {"other-line", required_argument, NULL, 'o'},
+        {"no-shutdown", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -457,6 +460,9 @@ int main(int argc, char **argv)
             break;
         case 'o':
             opt.other_line = optarg;
+            break;
+        case 's':
+            opt.no_shutdown = 1;
             break;
         case 'h':
             usage(stdout);
