@@ -4,7 +4,6 @@ adding a key that the agent, gone by then, would never receive."""
 
 import fcntl
 import os
-import socket
 import ssl
 import sys
 import threading
@@ -17,16 +16,8 @@ import daemonlib as dl  # noqa: E402
 def enroll(port, name):
     """Enrolls name over TLS; returns the reply bytes (b"" when closed)."""
     try:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        with dl.client_context().wrap_socket(sock) as s:
-            s.sendall(b"OSSEC A:'%s' V:'v4.14.7'\n" % name.encode())
-            reply = b""
-            while True:
-                data = s.recv(4096)
-                if not data:
-                    break
-                reply += data
-            return reply
+        return dl.enroll_request(
+            port, b"OSSEC A:'%s' V:'v4.14.7'\n" % name.encode())
     except (OSError, ssl.SSLError):
         return b""
 

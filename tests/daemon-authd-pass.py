@@ -6,7 +6,6 @@ rejected, and a restart reuses the saved password."""
 
 import os
 import re
-import socket
 import ssl
 import stat
 import sys
@@ -21,15 +20,7 @@ def enroll(port, name, password=None):
     if password is not None:
         request = b"OSSEC PASS: %s " % password.encode() + request
     try:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        with dl.client_context().wrap_socket(sock) as s:
-            s.sendall(request)
-            reply = b""
-            while True:
-                data = s.recv(4096)
-                if not data:
-                    break
-                reply += data
+        reply = dl.enroll_request(port, request)
     except (OSError, ssl.SSLError) as e:
         return "connection failed: %s" % e
     return reply.decode("utf-8", "replace")

@@ -7,7 +7,6 @@ that id and key. The daemon then starts again with the file."""
 import os
 import re
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,17 +22,9 @@ KILL_AFTER = 30  # replies received before the kill
 
 def enroll(port, name):
     """Enrolls name; returns (id, name, key) or None."""
-    ctx = dl.client_context()
     try:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        with ctx.wrap_socket(sock) as s:
-            s.sendall(b"OSSEC A:'%s' V:'v4.14.7'\n" % name.encode())
-            reply = b""
-            while True:
-                data = s.recv(4096)
-                if not data:
-                    break
-                reply += data
+        reply = dl.enroll_request(
+            port, b"OSSEC A:'%s' V:'v4.14.7'\n" % name.encode())
     except (OSError, ssl.SSLError):
         return None
     m = re.match(rb"OSSEC K:'(\S+) (\S+) (\S+) (\S+)'", reply)

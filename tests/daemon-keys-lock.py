@@ -7,7 +7,6 @@ killed save left is removed at start."""
 
 import os
 import re
-import socket
 import ssl
 import subprocess
 import sys
@@ -24,15 +23,8 @@ PAIRS = 60  # enrollments and wazlab-agents additions, each
 def enroll(port, name):
     """Enrolls name over TLS; returns (id, name, key) or None."""
     try:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        with dl.client_context().wrap_socket(sock) as s:
-            s.sendall(b"OSSEC A:'%s' V:'v4.14.7'\n" % name.encode())
-            reply = b""
-            while True:
-                data = s.recv(4096)
-                if not data:
-                    break
-                reply += data
+        reply = dl.enroll_request(
+            port, b"OSSEC A:'%s' V:'v4.14.7'\n" % name.encode())
     except (OSError, ssl.SSLError):
         return None
     m = re.match(rb"OSSEC K:'(\S+) (\S+) (\S+) (\S+)'", reply)

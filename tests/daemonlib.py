@@ -206,6 +206,21 @@ def read_until_closed(sock, timeout=60.0):
         return "error: %s" % e
 
 
+def enroll_request(port, request):
+    """Sends one enrollment request line over TLS to 127.0.0.1:port and
+    returns the reply bytes. Raises OSError or ssl.SSLError when the
+    connection fails."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    with client_context().wrap_socket(sock) as s:
+        s.sendall(request)
+        reply = b""
+        while True:
+            data = s.recv(4096)
+            if not data:
+                return reply
+            reply += data
+
+
 def query(db_path, sql, args=()):
     con = sqlite3.connect(db_path, timeout=60)
     try:
