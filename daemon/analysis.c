@@ -173,7 +173,7 @@ static char *format_time(const struct timespec *ts)
 
 /*
  * Fills an events row for a message the decoders rejected, so that the
- * archive still holds every message. Returns 0 or WL_ENOMEM.
+ * archive contains every message. Returns 0 or WL_ENOMEM.
  */
 static int fill_raw_event_row(const struct wl_message *msg,
                               const char *location, struct wl_event_row *row)

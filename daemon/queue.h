@@ -32,7 +32,7 @@ int wl_queue_try_push(struct wl_queue *q, void *item);
 /*
  * Removes the oldest item into *item, waiting at most timeout_ms (-1 waits
  * forever). Returns 0, WL_EAGAIN on timeout, or WL_EBUSY when the queue is
- * closed and empty, which tells a consumer to stop.
+ * closed and empty, which means the consumer should stop.
  */
 int wl_queue_pop(struct wl_queue *q, void **item, int timeout_ms);
 

@@ -1,5 +1,5 @@
 /*
- * What the analysis stage hands to the database writer for one message:
+ * The rows the analysis stage hands to the database writer for a message:
  * an archive row for the events table, an alert row, or both. Every string
  * is owned by the record (malloc'd) and freed by wl_record_free(); a NULL
  * string is stored as SQL NULL.

@@ -98,7 +98,7 @@ struct wl_ruleset_stats {
  * are reported once per option name with a count; a rule using one loads
  * but never matches.
  * Returns 0 and *out, WL_ENOENT when no rule file was found, WL_EINVAL
- * when no rule could be loaded, or WL_ENOMEM; err holds the reason.
+ * when no rule could be loaded, or WL_ENOMEM; err contains the reason.
  */
 int wl_ruleset_load(const struct wl_ruleset_options *opts,
                     struct wl_fieldnames *names, struct wl_ruleset **out,

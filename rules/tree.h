@@ -19,7 +19,7 @@ struct wl_ruleset {
     struct wl_rule **rules; /* in the tree, load order; owned */
     size_t rule_count;
     size_t rule_cap;
-    struct wl_rule root; /* holds the id < 10 rules as its children */
+    struct wl_rule root; /* parent of the rules with id < 10 */
 
     struct wl_rule **by_id; /* open addressing on id; NULL when empty */
     size_t by_id_size;

@@ -132,7 +132,7 @@ class FrameServer:
                     self.errors.append(f"partial frame of {length} bytes")
                     break
                 frames.append(body)
-            # Answer the client's close_notify, as the daemon does.
+            # Reply to the client's close_notify, as the daemon does.
             conn.unwrap()
         except (ssl.SSLError, OSError) as e:
             self.errors.append(f"read: {e}")
