@@ -212,20 +212,24 @@ static int replace_string(char **field, const char *value)
  * alerts ("EventChannel", without the agent part).
  */
 static int adjust_rows(const struct wl_message *msg, const char *location,
-                       struct wl_record *rec)
+                       int rewritten, struct wl_record *rec)
 {
     int r = 0;
 
     if (rec->event != NULL) {
-        char *raw = malloc(msg->len + 1);
+        /* The engine stored the text it analysed, which is the message as
+         * received unless forward_form() added an agent prefix. */
+        if (rewritten) {
+            char *raw = malloc(msg->len + 1);
 
-        if (raw == NULL)
-            return WL_ENOMEM;
-        memcpy(raw, msg->data, msg->len);
-        raw[msg->len] = '\0';
-        free(rec->event->message);
-        rec->event->message = raw;
-        rec->event->message_len = msg->len;
+            if (raw == NULL)
+                return WL_ENOMEM;
+            memcpy(raw, msg->data, msg->len);
+            raw[msg->len] = '\0';
+            free(rec->event->message);
+            rec->event->message = raw;
+            rec->event->message_len = msg->len;
+        }
         r = replace_string(&rec->event->agent_id, msg->agent_id);
         if (r == 0)
             r = replace_string(&rec->event->agent_name, msg->agent_name);
@@ -326,7 +330,7 @@ int wl_analysis_process(struct wl_analysis_worker *w,
     }
     if (r != 0)
         return r;
-    if (adjust_rows(msg, location, rec) != 0) {
+    if (adjust_rows(msg, location, text != msg->data, rec) != 0) {
         wl_record_free(rec);
         return WL_ENOMEM;
     }
