@@ -131,6 +131,10 @@ def main():
                         "WHERE CAST(message AS TEXT) LIKE '%again' ORDER BY 1")
         tap.equal(rows, [("001", "agent-one"), ("002", "agent-two")],
                   "ids survive a restart")
+        # Analysis sees the CN in front of the location, the archive does not.
+        rewritten = dl.query(d.db_path, "SELECT count(*) FROM events WHERE "
+                             "CAST(message AS TEXT) LIKE '_:[%'")[0][0]
+        tap.equal(rewritten, 0, "messages stored as received")
     finally:
         if d is not None:
             d.kill()
