@@ -132,9 +132,10 @@ def main():
         tap.equal(rows, [("001", "agent-one"), ("002", "agent-two")],
                   "ids survive a restart")
         # Analysis sees the CN in front of the location, the archive does not.
-        rewritten = dl.query(d.db_path, "SELECT count(*) FROM events WHERE "
-                             "CAST(message AS TEXT) LIKE '_:[%'")[0][0]
-        tap.equal(rewritten, 0, "messages stored as received")
+        prefixed = dl.query(d.db_path, "SELECT CAST(message AS TEXT) FROM "
+                            "events WHERE CAST(message AS TEXT) LIKE '_:[%'")
+        tap.equal(prefixed, [("f:[007] (forged) any->EventChannel:{}",)],
+                  "messages stored as received")
     finally:
         if d is not None:
             d.kill()
